@@ -1,0 +1,134 @@
+from django.contrib import admin
+from django.db.models import Count
+
+from leaderboard.models import (
+    BenchRun,
+    BenchSample,
+    Category,
+    Challenge,
+    ChallengeReference,
+    Generation,
+    ImageModel,
+    Matchup,
+    Offering,
+    Provider,
+    Vote,
+)
+
+
+class StableSlugAdmin(admin.ModelAdmin):
+    """Slugs are typed once, on creation; after that they are shown, not edited."""
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly + ["slug"] if obj is not None else readonly
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None else super().get_prepopulated_fields(request, obj)
+
+
+class OfferingInline(admin.TabularInline):
+    model = Offering
+    extra = 0
+    fields = ["provider", "provider_model_id", "endpoint_kind", "pricing", "is_active"]
+    show_change_link = True
+
+
+@admin.register(ImageModel)
+class ImageModelAdmin(StableSlugAdmin):
+    list_display = ["name", "vendor", "does_text_to_image", "does_edit", "offering_count", "is_active"]
+    list_filter = ["is_active", "vendor", "does_text_to_image", "does_edit", "is_open_weights"]
+    search_fields = ["name", "slug", "vendor"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [OfferingInline]
+    actions = ["deactivate"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(offering_count=Count("offerings"))
+
+    @admin.display(ordering="offering_count", description="offerings")
+    def offering_count(self, obj):
+        return obj.offering_count
+
+    @admin.action(description="Deactivate (deprecate) the selected models")
+    def deactivate(self, request, queryset):
+        updated = queryset.update(is_active=False)
+        self.message_user(request, f"{updated} model(s) deactivated; their votes are kept.")
+
+
+@admin.register(Provider)
+class ProviderAdmin(StableSlugAdmin):
+    list_display = ["name", "slug", "base_url", "api_key_env", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [OfferingInline]
+
+
+@admin.register(Offering)
+class OfferingAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "provider_model_id", "endpoint_kind", "price_per_image_usd", "is_active"]
+    list_filter = ["provider", "endpoint_kind", "is_active", "image_model__vendor"]
+    search_fields = ["provider_model_id", "image_model__name", "provider__name"]
+    list_select_related = ["provider", "image_model"]
+
+
+@admin.register(Category)
+class CategoryAdmin(StableSlugAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class ChallengeReferenceInline(admin.TabularInline):
+    model = ChallengeReference
+    extra = 0
+    fields = ["position", "image", "width", "height", "description"]
+    readonly_fields = ["width", "height"]
+
+
+@admin.register(Challenge)
+class ChallengeAdmin(StableSlugAdmin):
+    list_display = ["title", "mode", "category", "is_active"]
+    list_filter = ["mode", "category", "is_active"]
+    search_fields = ["title", "slug", "prompt"]
+    prepopulated_fields = {"slug": ["title"]}
+    inlines = [ChallengeReferenceInline]
+
+
+@admin.register(Generation)
+class GenerationAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "width", "height", "bytes", "created_at"]
+    list_filter = ["offering__provider", "challenge__mode", "offering__image_model"]
+    search_fields = ["sha256", "challenge__title", "offering__image_model__name"]
+    list_select_related = ["offering__provider", "offering__image_model", "challenge"]
+    readonly_fields = ["sha256", "bytes", "width", "height", "created_at"]
+
+
+@admin.register(BenchRun)
+class BenchRunAdmin(admin.ModelAdmin):
+    list_display = ["id", "suite", "status", "started_at", "finished_at", "spent_usd"]
+    list_filter = ["status", "suite"]
+
+
+@admin.register(BenchSample)
+class BenchSampleAdmin(admin.ModelAdmin):
+    list_display = ["offering", "source", "status", "ttfb_ms", "generation_ms", "cost_usd", "started_at"]
+    list_filter = ["status", "source", "offering__provider", "offering__image_model"]
+    list_select_related = ["offering__provider", "offering__image_model"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(Matchup)
+class MatchupAdmin(admin.ModelAdmin):
+    list_display = ["code", "challenge", "served_at", "voted_at"]
+    search_fields = ["code", "voter"]
+
+
+@admin.register(Vote)
+class VoteAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "model_a", "model_b", "outcome", "mode", "is_flagged", "is_excluded", "exclusion_reason"]
+    list_filter = ["mode", "outcome", "is_flagged", "is_excluded", "is_demo", "category"]
+    search_fields = ["voter", "exclusion_reason"]
+    list_select_related = ["model_a", "model_b"]
+    date_hierarchy = "created_at"

@@ -1,0 +1,394 @@
+"""Pairwise's tables: the curated catalog, the arena's facts, the benchmark's samples.
+
+Votes and BenchSamples are append-only facts; ratings and stats are derived
+from them and can always be rebuilt. The benchmark runner (bench/, no Django)
+writes BenchRun, BenchSample and Generation rows through SQLAlchemy on these
+same tables, so column names here are its contract too.
+"""
+
+import os
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from leaderboard.pricing import PricingError, PricingRule, price_per_image_usd
+from leaderboard.sizes import SizeRules, SizeRulesError
+
+
+class ArenaMode(models.TextChoices):
+    TEXT_TO_IMAGE = "t2i", "Text to image"
+    EDIT = "edit", "Image editing"
+
+
+class StableSlugModel(models.Model):
+    """A row whose slug is part of public URLs and API ids: set once, never changed."""
+
+    slug = models.SlugField(max_length=80, unique=True)
+
+    class Meta:
+        abstract = True
+
+    def clean(self):
+        super().clean()
+        self._refuse_slug_change()
+
+    def save(self, *args, **kwargs):
+        self._refuse_slug_change()
+        super().save(*args, **kwargs)
+
+    def _refuse_slug_change(self):
+        if self.pk is None:
+            return
+        stored = type(self).objects.filter(pk=self.pk).values_list("slug", flat=True).first()
+        if stored is not None and stored != self.slug:
+            raise ValidationError(
+                {"slug": f"Slugs are stable: {stored!r} cannot be renamed to {self.slug!r}."}
+            )
+
+    def __str__(self):
+        return getattr(self, "name", None) or getattr(self, "title", None) or self.slug
+
+
+class ImageModel(StableSlugModel):
+    """An image-generation model (FLUX.2 [pro], Nano Banana, ...), whoever serves it."""
+
+    name = models.CharField(max_length=120)
+    vendor = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    does_text_to_image = models.BooleanField(default=True)
+    does_edit = models.BooleanField(default=False)
+    max_output_mp = models.DecimalField(max_digits=6, decimal_places=2, default=1)
+    max_reference_images = models.PositiveSmallIntegerField(default=0)
+    release_date = models.DateField(null=True, blank=True)
+    is_open_weights = models.BooleanField(default=False)
+    is_active = models.BooleanField(
+        default=True, help_text="Deprecated models keep their history but leave the arena."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "model"
+
+    @property
+    def modes(self) -> list[str]:
+        return [
+            mode
+            for mode, supported in (
+                (ArenaMode.TEXT_TO_IMAGE, self.does_text_to_image),
+                (ArenaMode.EDIT, self.does_edit),
+            )
+            if supported
+        ]
+
+
+class Provider(StableSlugModel):
+    """A service that runs models behind an HTTP API. Its key lives in the environment."""
+
+    name = models.CharField(max_length=120)
+    base_url = models.URLField(max_length=300)
+    api_key_env = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text="Name of the environment variable holding the API key (never the key).",
+    )
+    website = models.URLField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def clean(self):
+        super().clean()
+        if self.api_key_env and not self.api_key_env.replace("_", "").isalnum():
+            raise ValidationError(
+                {"api_key_env": "Give the variable's name (e.g. REPLICATE_API_TOKEN), not a key."}
+            )
+
+    def api_key(self) -> str | None:
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+class EndpointKind(models.TextChoices):
+    REPLICATE = "replicate", "Replicate predictions"
+    FAL_QUEUE = "fal_queue", "fal queue"
+    FAL_SYNC = "fal_sync", "fal synchronous"
+    BFL = "bfl", "Black Forest Labs"
+    OPENAI_IMAGES = "openai_images", "OpenAI-compatible images"
+
+
+def validate_pricing_rule(value):
+    try:
+        PricingRule.from_json(value)
+    except PricingError as error:
+        raise ValidationError(str(error)) from None
+
+
+def validate_size_rules(value):
+    try:
+        SizeRules.from_json(value)
+    except SizeRulesError as error:
+        raise ValidationError(str(error)) from None
+
+
+class Offering(models.Model):
+    """A model served by a provider: the provider's model id, protocol, price and sizes."""
+
+    image_model = models.ForeignKey(ImageModel, on_delete=models.CASCADE, related_name="offerings")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="offerings")
+    provider_model_id = models.CharField(
+        max_length=200, help_text="e.g. black-forest-labs/flux-2-pro or fal-ai/flux-2-pro"
+    )
+    edit_model_id = models.CharField(
+        max_length=200, blank=True, help_text="Endpoint for edits when it differs, e.g. .../edit"
+    )
+    endpoint_kind = models.CharField(max_length=20, choices=EndpointKind.choices)
+    pricing = models.JSONField(validators=[validate_pricing_rule])
+    sizes = models.JSONField(default=dict, blank=True, validators=[validate_size_rules])
+    max_reference_images = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["image_model__name", "provider__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["image_model", "provider"], name="one_offering_per_pair")
+        ]
+
+    def __str__(self):
+        return self.key
+
+    @property
+    def key(self) -> str:
+        """Stable human id used on the command line: provider/model."""
+        return f"{self.provider.slug}/{self.image_model.slug}"
+
+    @property
+    def pricing_rule(self) -> PricingRule:
+        return PricingRule.from_json(self.pricing)
+
+    @property
+    def size_rules(self) -> SizeRules:
+        return SizeRules.from_json(self.sizes)
+
+    @property
+    def price_per_image_usd(self):
+        return price_per_image_usd(self.pricing_rule)
+
+
+class Category(StableSlugModel):
+    """A use case (product & branding, portraiture, ...): leaderboards exist per category."""
+
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+
+class Challenge(StableSlugModel):
+    """A named prompt in one arena mode; edit challenges carry reference images."""
+
+    title = models.CharField(max_length=200)
+    prompt = models.TextField()
+    mode = models.CharField(max_length=8, choices=ArenaMode.choices)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="challenges")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def clean(self):
+        super().clean()
+        if self.mode == ArenaMode.TEXT_TO_IMAGE and self.pk and self.references.exists():
+            raise ValidationError("Text-to-image challenges take no reference images.")
+
+
+class ChallengeReference(models.Model):
+    """One reference image of an edit challenge, in the order it is sent."""
+
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="references")
+    position = models.PositiveSmallIntegerField(default=0)
+    image = models.ImageField(upload_to="references/", width_field="width", height_field="height")
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    description = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["challenge", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["challenge", "position"], name="one_reference_per_slot")
+        ]
+
+    def __str__(self):
+        return f"{self.challenge.slug} #{self.position}"
+
+
+class Generation(models.Model):
+    """One image one offering made for one challenge (stored content-addressed)."""
+
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="generations")
+    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="generations")
+    image = models.FileField(upload_to="generations/", max_length=300)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    bytes = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64, db_index=True)
+    content_type = models.CharField(max_length=40, default="image/png")
+    seed = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["challenge", "offering"])]
+
+    def __str__(self):
+        return f"{self.offering} for {self.challenge.slug} ({self.sha256[:10]})"
+
+
+class BenchRun(models.Model):
+    """One invocation of the benchmark runner (cron or by hand)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        FINISHED = "finished"
+        INTERRUPTED = "interrupted"
+        FAILED = "failed"
+
+    suite = models.CharField(max_length=80, default="default")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    host = models.CharField(max_length=120, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    concurrency = models.PositiveSmallIntegerField(default=1)
+    max_cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    spent_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"{self.suite} run {self.pk} ({self.status})"
+
+
+class SampleSource(models.TextChoices):
+    BENCH = "bench", "Benchmark runner"
+    GATEWAY = "gateway", "API gateway traffic"
+
+
+class SampleStatus(models.TextChoices):
+    OK = "ok"
+    TIMEOUT = "timeout"
+    RATE_LIMITED = "rate_limited"
+    HTTP_4XX = "http_4xx"
+    HTTP_5XX = "http_5xx"
+    MODERATED = "moderated"
+    INVALID_IMAGE = "invalid_image"
+    CONNECTION_ERROR = "connection_error"
+    SKIPPED = "skipped"
+
+
+class BenchSample(models.Model):
+    """One timed request to one offering: what happened, how long it took, what it cost.
+
+    Times are milliseconds from the moment the request was sent (monotonic clock).
+    """
+
+    run = models.ForeignKey(
+        BenchRun, null=True, blank=True, on_delete=models.CASCADE, related_name="samples"
+    )
+    offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="samples")
+    challenge = models.ForeignKey(
+        Challenge, null=True, blank=True, on_delete=models.SET_NULL, related_name="samples"
+    )
+    source = models.CharField(max_length=10, choices=SampleSource.choices, default="bench")
+    mode = models.CharField(max_length=8, choices=ArenaMode.choices, default=ArenaMode.TEXT_TO_IMAGE)
+    started_at = models.DateTimeField(db_index=True)
+    status = models.CharField(max_length=20, choices=SampleStatus.choices)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    submit_ttfb_ms = models.FloatField(null=True, blank=True)
+    ttfb_ms = models.FloatField(null=True, blank=True)
+    generation_ms = models.FloatField(null=True, blank=True)
+    queue_ms = models.FloatField(null=True, blank=True)
+    processing_ms = models.FloatField(null=True, blank=True)
+    requested_width = models.PositiveIntegerField(null=True, blank=True)
+    requested_height = models.PositiveIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    bytes = models.PositiveIntegerField(null=True, blank=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    provider_request_id = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True, help_text="Sanitised: never a key, header or signed URL.")
+    generation = models.ForeignKey(
+        Generation, null=True, blank=True, on_delete=models.SET_NULL, related_name="samples"
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["offering", "started_at"])]
+
+    def __str__(self):
+        return f"{self.offering_id} {self.status} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Matchup(models.Model):
+    """Two generations served side by side to one voter; the only thing a vote may name."""
+
+    code = models.CharField(max_length=43, unique=True, help_text="Random, unguessable public id")
+    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="matchups")
+    generation_a = models.ForeignKey(Generation, on_delete=models.PROTECT, related_name="+")
+    generation_b = models.ForeignKey(Generation, on_delete=models.PROTECT, related_name="+")
+    voter = models.CharField(max_length=64, db_index=True, help_text="Hash of the voter session")
+    ip_hash = models.CharField(max_length=64, blank=True)
+    served_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    voted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-served_at"]
+
+    def __str__(self):
+        return self.code
+
+
+class VoteOutcome(models.TextChoices):
+    A = "a", "A is better"
+    B = "b", "B is better"
+    TIE = "tie", "Tie"
+    BOTH_BAD = "both_bad", "Both are bad"
+
+
+class Vote(models.Model):
+    """One voter's verdict on one matchup. Append-only; exclusion never deletes it."""
+
+    matchup = models.OneToOneField(Matchup, null=True, blank=True, on_delete=models.PROTECT)
+    model_a = models.ForeignKey(ImageModel, on_delete=models.PROTECT, related_name="+")
+    model_b = models.ForeignKey(ImageModel, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=VoteOutcome.choices)
+    mode = models.CharField(max_length=8, choices=ArenaMode.choices)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="votes"
+    )
+    challenge = models.ForeignKey(
+        Challenge, null=True, blank=True, on_delete=models.PROTECT, related_name="votes"
+    )
+    voter = models.CharField(max_length=64, db_index=True, help_text="Hash of the voter session")
+    created_at = models.DateTimeField(db_index=True)
+    is_flagged = models.BooleanField(default=False, help_text="Cast faster than a human could")
+    is_excluded = models.BooleanField(default=False, db_index=True)
+    exclusion_reason = models.CharField(max_length=200, blank=True)
+    is_demo = models.BooleanField(default=False, help_text="From the simulated demo crowd")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(model_a=models.F("model_b")), name="vote_between_two_models"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.model_a_id} vs {self.model_b_id}: {self.outcome}"

@@ -1,0 +1,17 @@
+"""Fixtures shared by every test package."""
+
+import pytest
+
+from tests.support import sqlalchemy_url
+
+
+@pytest.fixture
+def database_url(transactional_db, django_db_blocker):
+    """A SQLAlchemy URL for the migrated test database, for code that runs without Django.
+
+    Rows written through it are visible to Django and back, because the
+    transactional_db fixture commits instead of wrapping each test in a transaction.
+    """
+    from django.db import connection
+
+    return sqlalchemy_url(connection.settings_dict)
