@@ -161,6 +161,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request otherwise
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 STORAGES = {
@@ -224,3 +225,4 @@ SIMULATOR_URL = os.environ.get("SIMULATOR_URL", "http://127.0.0.1:8765")
 # Serve MEDIA_ROOT from Django itself when DEBUG is off (small single-host installs);
 # large deployments point the web server at MEDIA_ROOT instead.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", False)
+FIXTURE_DIRS = [BASE_DIR / "fixtures"]

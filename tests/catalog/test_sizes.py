@@ -33,7 +33,7 @@ REFERENCE_1K_TABLE = [
     ("4:5", 916, 1145),  # h = sqrt(A * 5/4) = 1144.9 -> 1145; w = 1145 * 4/5 = 916
     ("5:4", 1145, 916),  # h = sqrt(A * 4/5) = 915.9 -> 916; w = 916 * 5/4 = 1145
     ("1:1", 1024, 1024),
-    ("3:4", 887, 1182),  # h = sqrt(A * 4/3) = 1182.4 -> 1182; w = 1182 * 3/4 = 886.5 -> 887 (half up)
+    ("3:4", 887, 1182),  # h = sqrt(A * 4/3) = 1182.4 -> 1182; w = 1182 * 3/4 = 886.5 -> 887 (up)
     ("2:3", 836, 1254),  # h = sqrt(A * 3/2) = 1254.1 -> 1254; w = 1254 * 2/3 = 836
     ("3:2", 1254, 836),  # h = sqrt(A * 2/3) = 836.1 -> 836; w = 836 * 3/2 = 1254
     ("9:16", 768, 1365),  # h = sqrt(A * 16/9) = 1365.3 -> 1365; w = 1365 * 9/16 = 767.8 -> 768
@@ -128,10 +128,13 @@ def test_multiple_of_16_rounds_custom_sizes_half_up():
 
 def test_nearest_ratio_is_chosen_in_log_space():
     rules = SizeRules(ratios=("1:1", "4:1", "8:1"))
-    # |log 7 - log 8| = 0.13 < |log 7 - log 4| = 0.56, although 7 - 4 < 8 - 7 is false too
+    # |log 7 - log 8| = 0.13 < |log 7 - log 4| = 0.56
     assert normalize_size(rules, aspect_ratio="7:1").aspect_ratio == "8:1"
-    # 5.5 is nearer 4 in log space (ratio 1.375 vs 1.4545)
-    assert normalize_size(rules, aspect_ratio="5.5:1").aspect_ratio == "4:1"
+    # 5.8 is nearer 4 on a line (1.8 < 2.2) but nearer 8 in log space (8/5.8 = 1.38 < 5.8/4 = 1.45)
+    assert normalize_size(rules, aspect_ratio="5.8:1").aspect_ratio == "8:1"
+    # and the same holds for the portrait side: 1:7 -> 1:8
+    portrait = SizeRules(ratios=("1:1", "1:4", "1:8"))
+    assert normalize_size(portrait, aspect_ratio="1:7").aspect_ratio == "1:8"
 
 
 def test_21_9_maps_to_16_9_on_the_default_ratios():
@@ -141,8 +144,9 @@ def test_21_9_maps_to_16_9_on_the_default_ratios():
 
 def test_a_tie_between_ratios_goes_to_the_one_listed_first():
     # 2:1 is exactly halfway (log 2) between 1:1 and 4:1
-    assert normalize_size(SizeRules(ratios=("4:1", "1:1")), aspect_ratio="2:1").aspect_ratio == "4:1"
-    assert normalize_size(SizeRules(ratios=("1:1", "4:1")), aspect_ratio="2:1").aspect_ratio == "1:1"
+    wide_first, square_first = SizeRules(ratios=("4:1", "1:1")), SizeRules(ratios=("1:1", "4:1"))
+    assert normalize_size(wide_first, aspect_ratio="2:1").aspect_ratio == "4:1"
+    assert normalize_size(square_first, aspect_ratio="2:1").aspect_ratio == "1:1"
 
 
 @pytest.mark.parametrize(
@@ -203,7 +207,9 @@ def test_custom_sizes_within_the_side_limits():
     assert normalize_size(SizeRules(), size=" 640 X 480 ") == ImageSize(640, 480, "4:3")
     with pytest.raises(SizeError) as caught:
         normalize_size(SizeRules(), size="14143x1")
-    assert str(caught.value) == 'size: "14143x1" has a side over 14142 px; sides must be 1..14142 px'
+    assert str(caught.value) == (
+        'size: "14143x1" has a side over 14142 px; sides must be 1..14142 px'
+    )
 
 
 def test_custom_sizes_over_max_mp_are_scaled_down_keeping_their_shape():
@@ -221,8 +227,10 @@ def test_custom_sizes_over_max_mp_are_scaled_down_keeping_their_shape():
 
 def test_offerings_without_custom_sizes_map_wxh_to_the_nearest_ratio_and_tier():
     rules = SizeRules(tiers=("1K", "2K"), custom=False)
-    # 1920/1080 = 16:9 exactly; 2.07 MP is nearer 2K (4 MP, x1.93) than 1K (x2.07)
-    assert normalize_size(rules, size="1920x1080") == ImageSize(2731, 1536, "16:9", "2K")
+    # 1920/1080 is 16:9; 2,073,600 px is x1.98 the area of 1K and /2.02 that of 2K
+    assert normalize_size(rules, size="1920x1080") == ImageSize(1365, 768, "16:9", "1K")
+    # 2560x1440 = 3,686,400 px is /1.14 the area of 2K
+    assert normalize_size(rules, size="2560x1440") == ImageSize(2731, 1536, "16:9", "2K")
     assert normalize_size(rules, size="1000x1000") == ImageSize(1024, 1024, "1:1", "1K")
     with pytest.raises(SizeError, match="has a side over"):
         normalize_size(rules, size="99999x2")
