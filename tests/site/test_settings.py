@@ -11,7 +11,8 @@ from tests.support import REPO_ROOT
 
 
 def run_manage(*args, **env):
-    clean = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS")}
+    scrubbed = ("SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    clean = {k: v for k, v in os.environ.items() if k not in scrubbed}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=REPO_ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120,
