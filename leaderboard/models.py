@@ -455,3 +455,35 @@ class Rating(models.Model):
 
     def __str__(self):
         return f"{self.image_model_id}: {self.rating}"
+
+
+class OfferingStats(models.Model):
+    """Rolling-window benchmark statistics of one offering, computed by `manage.py stats`.
+
+    Times are milliseconds; success_ci_* is the Wilson 95% interval of the success rate.
+    """
+
+    offering = models.ForeignKey(Offering, on_delete=models.CASCADE, related_name="stats")
+    computed_at = models.DateTimeField(db_index=True)
+    window_days = models.PositiveSmallIntegerField(default=30)
+    is_current = models.BooleanField(default=True, db_index=True)
+    sample_count = models.PositiveIntegerField()
+    success_count = models.PositiveIntegerField()
+    success_rate = models.FloatField(null=True)
+    success_ci_low = models.FloatField(null=True)
+    success_ci_high = models.FloatField(null=True)
+    generation_p50_ms = models.FloatField(null=True)
+    generation_p95_ms = models.FloatField(null=True)
+    generation_p99_ms = models.FloatField(null=True)
+    ttfb_p50_ms = models.FloatField(null=True)
+    submit_ttfb_p50_ms = models.FloatField(null=True)
+    cost_per_success_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True)
+    failures = models.JSONField(default=dict, blank=True, help_text="Failure class -> count")
+    gateway_sample_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-computed_at"]
+        verbose_name_plural = "offering stats"
+
+    def __str__(self):
+        return f"{self.offering} over {self.window_days} d at {self.computed_at:%Y-%m-%d %H:%M}"
