@@ -349,6 +349,8 @@ class Matchup(models.Model):
 
     class Meta:
         ordering = ["-served_at"]
+        # A voter's recent matchups are read on every serve (no repeats).
+        indexes = [models.Index(fields=["voter", "served_at"], name="matchup_voter_recent")]
 
     def __str__(self):
         return self.code
@@ -381,6 +383,9 @@ class Vote(models.Model):
     is_excluded = models.BooleanField(default=False, db_index=True)
     exclusion_reason = models.CharField(max_length=200, blank=True)
     is_demo = models.BooleanField(default=False, help_text="From the simulated demo crowd")
+    decision_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Time from serving the matchup to the vote"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -440,6 +445,7 @@ class Rating(models.Model):
     wins = models.PositiveIntegerField()
     losses = models.PositiveIntegerField()
     ties = models.PositiveIntegerField()
+    both_bad = models.PositiveIntegerField(default=0)
     win_rate = models.FloatField(null=True)
     is_provisional = models.BooleanField(default=False)
     status = models.CharField(max_length=200, blank=True, help_text="Why a rating is missing or special")
@@ -487,3 +493,55 @@ class OfferingStats(models.Model):
 
     def __str__(self):
         return f"{self.offering} over {self.window_days} d at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class VoterExclusion(models.Model):
+    """Why one voter's votes are left out of the ratings; lifting it puts them back.
+
+    The votes themselves stay in the database (Vote.is_excluded and exclusion_reason
+    mirror the active exclusion); the arena services keep the two in step.
+    """
+
+    voter = models.CharField(max_length=64, db_index=True, help_text="Hash of the voter session")
+    reason = models.CharField(max_length=200)
+    is_automatic = models.BooleanField(default=False, help_text="Set by the flagged-share rule")
+    created_at = models.DateTimeField()
+    created_by = models.CharField(max_length=150, blank=True)
+    excluded_votes = models.PositiveIntegerField(default=0)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_by = models.CharField(max_length=150, blank=True)
+    lift_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["voter"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="one_active_exclusion_per_voter",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.voter[:12]}: {self.reason}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None
+
+
+class ArenaRateCounter(models.Model):
+    """Hits of one rate-limit key in one fixed time window, shared by every web worker."""
+
+    key = models.CharField(max_length=100)
+    bucket = models.BigIntegerField(help_text="Window number: unix time // window length")
+    hits = models.PositiveIntegerField(default=0)
+    expires_at = models.BigIntegerField(db_index=True, help_text="Unix time the row is stale")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "bucket"], name="one_counter_per_window")
+        ]
+
+    def __str__(self):
+        return f"{self.key} @{self.bucket}: {self.hits}"

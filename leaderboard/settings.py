@@ -226,3 +226,40 @@ SIMULATOR_URL = os.environ.get("SIMULATOR_URL", "http://127.0.0.1:8765")
 # large deployments point the web server at MEDIA_ROOT instead.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", False)
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
+
+import ipaddress as _ipaddress  # noqa: E402
+from hashlib import sha256 as _arena_sha256  # noqa: E402
+
+# The arena (leaderboard/arena). Rate limits are hits per ARENA_RATE_WINDOW_S per
+# voter session or per client IP; 0 turns a limit off.
+ARENA_MATCHUP_EXPIRY_S = env_int("ARENA_MATCHUP_EXPIRY_S", 30 * 60)
+ARENA_RATE_WINDOW_S = env_int("ARENA_RATE_WINDOW_S", 60)
+ARENA_SERVE_LIMIT_PER_VOTER = env_int("ARENA_SERVE_LIMIT_PER_VOTER", 60)
+ARENA_SERVE_LIMIT_PER_IP = env_int("ARENA_SERVE_LIMIT_PER_IP", 600)
+ARENA_VOTE_LIMIT_PER_VOTER = env_int("ARENA_VOTE_LIMIT_PER_VOTER", 30)
+ARENA_VOTE_LIMIT_PER_IP = env_int("ARENA_VOTE_LIMIT_PER_IP", 300)
+# A vote cast sooner than this after the matchup was served is kept but flagged.
+ARENA_MIN_VOTE_MS = env_int("ARENA_MIN_VOTE_MS", 1500)
+# A voter with at least ARENA_FLAG_MIN_VOTES votes, more than ARENA_FLAGGED_SHARE_PERCENT
+# of them flagged, has all votes excluded from the ratings (kept, with the reason).
+ARENA_FLAGGED_SHARE_PERCENT = env_int("ARENA_FLAGGED_SHARE_PERCENT", 30)
+ARENA_FLAG_MIN_VOTES = env_int("ARENA_FLAG_MIN_VOTES", 5)
+# X-Forwarded-For is read only when the direct peer is one of these IPs or networks.
+ARENA_TRUSTED_PROXIES = env_list("ARENA_TRUSTED_PROXIES", [])
+for _proxy in ARENA_TRUSTED_PROXIES:
+    try:
+        _ipaddress.ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"ARENA_TRUSTED_PROXIES has {_proxy!r}, which is not an IP address or network."
+        ) from None
+# IPs and voter tokens are stored only as salted hashes.
+# The default is derived from SECRET_KEY, so rotating the key also unlinks old hashes.
+ARENA_IP_HASH_SALT = os.environ.get("ARENA_IP_HASH_SALT") or _arena_sha256(
+    f"pairwise-arena-ip-salt:{SECRET_KEY}".encode()
+).hexdigest()
+# Re-encoded, metadata-free arena images (a cache: safe to delete).
+ARENA_IMAGE_DIR = Path(os.environ.get("ARENA_IMAGE_DIR", VAR_DIR / "arena-images"))
+ARENA_IMAGE_MAX_SIDE = env_int("ARENA_IMAGE_MAX_SIDE", 1024)
+# How long each web worker reuses the arena's candidate pool and standings.
+ARENA_POOL_CACHE_S = env_int("ARENA_POOL_CACHE_S", 30)

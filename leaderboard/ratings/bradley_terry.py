@@ -263,7 +263,9 @@ def build_design(
         (np.ones(used.size), (counts.pair_i[used], counts.pair_j[used])), shape=(n_models, n_models)
     ).tocsr()
     _, component = connected_components(graph, directed=False)
-    group_votes = np.bincount(component, np.where(has_votes, votes_per_model, 0))
+    group_votes = np.bincount(
+        component[counts.pair_i[used]], pair_votes[used], minlength=component.max() + 1
+    ).round().astype(np.int64)
     group_size = np.bincount(component, has_votes.astype(np.int64))
     first_member = np.full(group_size.size, n_models)
     np.minimum.at(first_member, component, np.arange(n_models))
@@ -348,23 +350,48 @@ def models_without_mle(
     Edge i -> j when i won or tied against j at least once (score_i > 0). In a
     connected comparison graph the MLE is finite iff this directed graph is strongly
     connected (Ford 1957); an all-False mask means it is. Ties between equally large
-    parts go to the part with more comparisons, then to the lowest model index.
+    parts go to the part with more pairs, then to the lowest model index.
+    `score_i`/`score_j` may be (pairs,) or (rounds, pairs); the mask then has shape
+    (models,) or (rounds, models). All rounds go through one graph call (one block each).
     """
-    forward = score_i > 0
-    backward = score_j > 0
-    rows = np.concatenate([pair_i[forward], pair_j[backward]])
-    cols = np.concatenate([pair_j[forward], pair_i[backward]])
-    graph = sparse.coo_matrix((np.ones(rows.size), (rows, cols)), shape=(n_models, n_models)).tocsr()
+    single = np.ndim(score_i) == 1
+    score_i = np.atleast_2d(score_i)
+    score_j = np.atleast_2d(score_j)
+    rounds = score_i.shape[0]
+    # Candidate edges sorted by (source, target) once, so the CSR graph of all rounds is
+    # built by masking, without a sort per call.
+    source = np.concatenate([pair_i, pair_j])
+    target = np.concatenate([pair_j, pair_i])
+    order = np.lexsort((target, source))
+    present = np.concatenate([score_i > 0, score_j > 0], axis=1)[:, order]
+    base = (np.arange(rounds) * n_models)[:, None]
+    n_nodes = rounds * n_models
+    indices = (base + target[order])[present]
+    out_degree = np.bincount((base + source[order])[present], minlength=n_nodes)
+    indptr = np.concatenate([[0], np.cumsum(out_degree)])
+    graph = sparse.csr_matrix(
+        (np.ones(indices.size), indices, indptr), shape=(n_nodes, n_nodes)
+    )
+    graph.has_sorted_indices = True
     n_parts, part = connected_components(graph, directed=True, connection="strong")
-    if n_parts == 1:
-        return np.zeros(n_models, dtype=bool)
+    if n_parts == rounds:
+        mask = np.zeros((rounds, n_models), dtype=bool)
+        return mask[0] if single else mask
+    node = np.arange(n_nodes)
+    degree = np.tile(
+        np.bincount(pair_i, minlength=n_models) + np.bincount(pair_j, minlength=n_models), rounds
+    )
     size = np.bincount(part, minlength=n_parts)
-    degree = np.bincount(pair_i, minlength=n_models) + np.bincount(pair_j, minlength=n_models)
     weight = np.bincount(part, degree, minlength=n_parts)
-    first_member = np.full(n_parts, n_models)
-    np.minimum.at(first_member, part, np.arange(n_models))
-    core = np.lexsort((first_member, -weight, -size))[0]
-    return part != core
+    first_node = np.full(n_parts, n_nodes)
+    np.minimum.at(first_node, part, node)
+    part_round = first_node // n_models
+    order = np.lexsort((first_node, -weight, -size, part_round))
+    is_first = np.r_[True, part_round[order][1:] != part_round[order][:-1]]
+    core = np.empty(rounds, dtype=np.int64)
+    core[part_round[order][is_first]] = order[is_first]
+    mask = (part != core[node // n_models]).reshape(rounds, n_models)
+    return mask[0] if single else mask
 
 
 def virtual_tie_weights(

@@ -1,0 +1,22 @@
+"""Recompute every leaderboard from the non-excluded votes; run from cron.
+
+    */10 * * * *  cd /srv/pairwise && .venv/bin/python manage.py ratings
+"""
+
+from django.core.management.base import BaseCommand
+
+from leaderboard.leaderboards import prune_leaderboards, refresh_leaderboards
+
+
+class Command(BaseCommand):
+    help = "Refit all leaderboards (per arena mode, category and time window) and store them."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--bootstrap", type=int, default=1000, help="Bootstrap rounds.")
+        parser.add_argument("--seed", type=int, default=0, help="Bootstrap seed.")
+        parser.add_argument("--keep", type=int, default=3, help="Computations to keep.")
+
+    def handle(self, *args, bootstrap, seed, keep, **options):
+        summary = refresh_leaderboards(bootstrap=bootstrap, seed=seed)
+        prune_leaderboards(keep=keep)
+        self.stdout.write(str(summary))
