@@ -1,0 +1,20 @@
+"""Recompute the stored provider statistics from BenchSamples; run from cron after bench runs.
+
+    */15 * * * *  cd /srv/pairwise && .venv/bin/python manage.py stats
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from leaderboard.provider_stats import refresh_offering_stats
+
+
+class Command(BaseCommand):
+    help = "Refresh every offering's rolling-window benchmark statistics (OfferingStats)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--window-days", type=int, default=30)
+
+    def handle(self, *args, window_days, **options):
+        if window_days < 1:
+            raise CommandError("--window-days must be at least 1")
+        self.stdout.write(str(refresh_offering_stats(window_days=window_days)))
