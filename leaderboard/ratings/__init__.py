@@ -15,6 +15,7 @@ from .bradley_terry import Fit, UnratedModel, fit_bradley_terry, win_probability
 from .elo import EloHistory, online_elo
 from .leaderboard import Leaderboard, RatingRow, confident_ranks, rate, rate_counts
 from .matrices import PairwiseMatrices, pairwise_matrices
+from .simulate import simulate_votes
 from .votes import OUTCOMES, PairCounts, Votes, aggregate_votes, count_votes, encode_votes
 from .votes_csv import VotesFileError, read_votes_csv
 
@@ -41,5 +42,6 @@ __all__ = [
     "rate",
     "rate_counts",
     "read_votes_csv",
+    "simulate_votes",
     "win_probability",
 ]

@@ -50,9 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def format_table(board: Leaderboard) -> str:
+    width = max([len("model"), *(len(r.model) for r in (*board.rows, *board.unrated))])
     lines = [
-        f"{'rank':>4}  {'model':<28} {'rating':>8}  {'95% interval':>19}  {'votes':>7}"
-        f"  {'W/L/T/BB':>19}  flags"
+        f"{'rank':>4}  {'model':<{width}}  {'rating':>7}  {'95% interval':^18}  {'votes':>7}"
+        f"  {'W/L/T/BB':>17}  flags"
     ]
     for row in board.rows:
         flags = ", ".join(
@@ -62,11 +63,11 @@ def format_table(board: Leaderboard) -> str:
         )
         record = f"{row.wins}/{row.losses}/{row.ties}/{row.both_bad}"
         lines.append(
-            f"{row.rank:>4}  {row.model:<28} {row.rating:8.1f}  "
-            f"[{row.ci_low:7.1f}, {row.ci_high:7.1f}]  {row.votes:>7,}  {record:>19}  {flags}"
+            f"{row.rank:>4}  {row.model:<{width}}  {row.rating:7.1f}  "
+            f"[{row.ci_low:7.1f}, {row.ci_high:7.1f}]  {row.votes:>7,}  {record:>17}  {flags}"
         )
     for model in board.unrated:
-        lines.append(f"   -  {model.model:<28} {'unrated':>8}  ({model.reason}: {model.detail})")
+        lines.append(f"{'-':>4}  {model.model:<{width}}  unrated ({model.reason}: {model.detail})")
     lines.extend(f"note: {note}" for note in board.notes)
     return "\n".join(lines)
 

@@ -38,7 +38,9 @@ _THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS
 _CHILD_FLAG = "PAIRWISE_BENCHMARK_CHILD"
 
 
-def fit_per_vote_logistic(votes: Votes, *, center: float = 1000.0, gtol: float = 1e-10) -> np.ndarray:
+def fit_per_vote_logistic(
+    votes: Votes, *, center: float = 1000.0, gtol: float = 1e-10
+) -> np.ndarray:
     """Classic fit: logistic regression on the per-vote design matrix (LMSYS notebook style).
 
     Each vote is written as two rows with x = +ln(10) at model A and -ln(10) at model B
@@ -53,7 +55,9 @@ def fit_per_vote_logistic(votes: Votes, *, center: float = 1000.0, gtol: float =
     model_b = np.tile(votes.model_b, 2)
     design = sparse.csr_matrix(
         (
-            np.concatenate([np.full(2 * n_votes, np.log(10.0)), np.full(2 * n_votes, -np.log(10.0))]),
+            np.concatenate(
+                [np.full(2 * n_votes, np.log(10.0)), np.full(2 * n_votes, -np.log(10.0))]
+            ),
             (np.concatenate([rows, rows]), np.concatenate([model_a, model_b])),
         ),
         shape=(2 * n_votes, n_models),
@@ -101,7 +105,8 @@ def run(sizes: list[int], n_models: int, rounds: int, classic_rounds: int, seed:
     )
     header = (
         f"{'votes':>10}  {'encode names':>12}  {'aggregate':>9}  {'fit':>7}  "
-        f"{'bootstrap':>9}  {'agg+fit+boot':>12}  {'peak MB':>7}  {'max |R-true|':>12}  {'95% cover':>9}"
+        f"{'bootstrap':>9}  {'agg+fit+boot':>12}  {'peak MB':>7}  {'max |R-true|':>12}  "
+        f"{'95% cover':>9}"
     )
     print(header)
     classic_lines = []
@@ -109,7 +114,11 @@ def run(sizes: list[int], n_models: int, rounds: int, classic_rounds: int, seed:
         votes = simulate_votes(true_ratings, n_votes, rng)
         names = np.asarray(votes.models)
         outcomes = np.asarray(["a", "b", "tie", "both_bad"])
-        name_a, name_b, outcome = names[votes.model_a], names[votes.model_b], outcomes[votes.outcome]
+        name_a, name_b, outcome = (
+            names[votes.model_a],
+            names[votes.model_b],
+            outcomes[votes.outcome],
+        )
 
         started = time.perf_counter()
         encode_votes(name_a, name_b, outcome)
@@ -153,7 +162,7 @@ def run(sizes: list[int], n_models: int, rounds: int, classic_rounds: int, seed:
             classic_lines.append(
                 f"{n_votes:>10,}  {classic_fit_s:>7.2f}s  {classic_boot_s:>12.2f}s  "
                 f"{classic_total_s:>14.1f}s  {classic_total_s / engine_s:>10.0f}x  "
-                f"{difference:>14.4f}"
+                f"{difference:>14.1e}"
             )
     if classic_lines:
         print()

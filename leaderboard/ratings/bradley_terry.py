@@ -7,7 +7,7 @@ Model (Bradley & Terry 1952, Elo scale as in the LMSYS/Chatbot Arena notebooks):
 A tie counts as half a win for each side. Internally the strengths are natural-log
 odds, theta = R * ln(10) / 400. The log-likelihood over pairs p = (i, j) is
 
-    L(theta) = sum_p  s_p * log sigmoid(theta_i - theta_j) + (n_p - s_p) * log sigmoid(theta_j - theta_i)
+    L(theta) = sum_p  s_p log sigmoid(d_p) + (n_p - s_p) log sigmoid(-d_p),  d_p = theta_i - theta_j
 
 with s_p = wins of i + ties / 2 and n_p the votes of the pair. It is concave and fixed
 only up to a common shift, so ratings are reported with a chosen mean (1000) or anchor.
@@ -83,7 +83,8 @@ class Fit:
     `rating` is in Elo points; `status[k]` is "mle" (the exact maximum-likelihood
     rating) or "prior" (no finite MLE exists; the virtual-tie rule gave the rating).
     `theta` is the same in natural-log units with mean zero. `notes` are sentences for
-    people; `unrated` lists the models left out and why.
+    people; `unrated` lists the models left out and why. `log_likelihood` is that of the
+    data the fit used (virtual ties included, prior excluded), in nats.
     """
 
     models: tuple[str, ...]
@@ -136,7 +137,7 @@ def fit_bradley_terry(
       groups never compared with each other are not on a common scale;
     * within the rated group, the MLE is finite exactly when the directed "won or tied
       against" graph is strongly connected (Zermelo 1929, Ford 1957). Models outside its
-      largest strongly connected part (ties broken by votes, then name order) - e.g. a
+      largest strongly connected part (ties broken by pairs, then model order) - e.g. a
       model that only ever won or only ever lost - get `virtual_ties` virtual ties,
       spread over their real opponents in proportion to the votes against each, and
       status "prior". This makes the graph strongly connected, so the fit is finite;
@@ -159,6 +160,8 @@ def fit_bradley_terry(
     )
     n_rated = design.n_models
     rated_models = tuple(counts.models[k] for k in design.model_index)
+    if anchor is not None and anchor[0] not in rated_models:
+        raise ValueError(f"anchor model {anchor[0]!r} is not rated")
     if n_rated == 0:
         return Fit(
             models=(),
@@ -195,8 +198,6 @@ def fit_bradley_terry(
     shift = 0.0
     if anchor is not None:
         anchor_model, anchor_value = anchor
-        if anchor_model not in rated_models:
-            raise ValueError(f"anchor model {anchor_model!r} is not rated")
         shift = float(anchor_value) - float(rating[rated_models.index(anchor_model)])
         rating = rating + shift
     status = tuple(STATUS_PRIOR if p else STATUS_MLE for p in design.has_prior)
@@ -224,7 +225,7 @@ def build_design(
     virtual_ties: float,
     prior_sd_points: float | None,
 ) -> tuple[Design, tuple[UnratedModel, ...], tuple[str, ...]]:
-    """Choose the rated models and the data and prior the fit uses (rules in `fit_bradley_terry`)."""
+    """Choose the rated models, their data and any prior (rules: `fit_bradley_terry`)."""
     n_models = len(counts.models)
     cells = counted_cells(counts, both_bad)
     pair_votes = cells.sum(axis=1)
@@ -245,17 +246,24 @@ def build_design(
     has_votes[counts.pair_i[used]] = True
     has_votes[counts.pair_j[used]] = True
     for k in np.flatnonzero(~has_votes):
-        detail = (
-            "no votes" if votes_per_model[k] == 0 else "no votes that count (only 'both bad')"
+        detail = "no votes" if votes_per_model[k] == 0 else "no votes that count (only 'both bad')"
+        unrated.append(
+            UnratedModel(counts.models[k], int(votes_per_model[k]), REASON_NO_VOTES, detail)
         )
-        unrated.append(UnratedModel(counts.models[k], int(votes_per_model[k]), REASON_NO_VOTES, detail))
 
     if used.size == 0:
         notes.append("No votes to rate: no model is rated.")
         empty = np.zeros(0, dtype=np.int64)
         design = Design(
-            empty, empty, empty, empty, np.zeros((0, 3), np.int64), np.zeros(0), np.zeros(0, bool),
-            0.0, virtual_ties,
+            empty,
+            empty,
+            empty,
+            empty,
+            np.zeros((0, 3), np.int64),
+            np.zeros(0),
+            np.zeros(0, bool),
+            0.0,
+            virtual_ties,
         )
         return design, tuple(unrated), tuple(notes)
 
@@ -263,9 +271,11 @@ def build_design(
         (np.ones(used.size), (counts.pair_i[used], counts.pair_j[used])), shape=(n_models, n_models)
     ).tocsr()
     _, component = connected_components(graph, directed=False)
-    group_votes = np.bincount(
-        component[counts.pair_i[used]], pair_votes[used], minlength=component.max() + 1
-    ).round().astype(np.int64)
+    group_votes = (
+        np.bincount(component[counts.pair_i[used]], pair_votes[used], minlength=component.max() + 1)
+        .round()
+        .astype(np.int64)
+    )
     group_size = np.bincount(component, has_votes.astype(np.int64))
     first_member = np.full(group_size.size, n_models)
     np.minimum.at(first_member, component, np.arange(n_models))
@@ -311,14 +321,25 @@ def build_design(
         )
     else:
         has_prior = models_without_mle(
-            n_rated, pair_i, pair_j, main_cells[:, 0] + main_cells[:, 2], main_cells[:, 1] + main_cells[:, 2]
+            n_rated,
+            pair_i,
+            pair_j,
+            main_cells[:, 0] + main_cells[:, 2],
+            main_cells[:, 1] + main_cells[:, 2],
         )
         if has_prior.any():
             virtual = virtual_tie_weights(
-                n_rated, pair_i, pair_j, main_cells.sum(1).astype(np.float64), has_prior, virtual_ties
+                n_rated,
+                pair_i,
+                pair_j,
+                main_cells.sum(1).astype(np.float64),
+                has_prior,
+                virtual_ties,
             )
             names = [counts.models[k] for k in model_index[has_prior]]
-            shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+            shown = ", ".join(names[:10]) + (
+                f" and {len(names) - 10} more" if len(names) > 10 else ""
+            )
             notes.append(
                 f"No finite maximum-likelihood rating exists for {len(names)} models (they only "
                 f"won, or only lost, against the rest of their group): {shown}. Each was given "
@@ -369,9 +390,7 @@ def models_without_mle(
     indices = (base + target[order])[present]
     out_degree = np.bincount((base + source[order])[present], minlength=n_nodes)
     indptr = np.concatenate([[0], np.cumsum(out_degree)])
-    graph = sparse.csr_matrix(
-        (np.ones(indices.size), indices, indptr), shape=(n_nodes, n_nodes)
-    )
+    graph = sparse.csr_matrix((np.ones(indices.size), indices, indptr), shape=(n_nodes, n_nodes))
     graph.has_sorted_indices = True
     n_parts, part = connected_components(graph, directed=True, connection="strong")
     if n_parts == rounds:
@@ -460,7 +479,7 @@ def _newton_systems(theta, pair_i, pair_j, score, total, ridge, incidence):
     else:
         # The likelihood ignores a common shift (the all-ones direction); adding c*11^T
         # makes the system solvable without changing steps orthogonal to it.
-        hessian += (degree.mean(axis=1, keepdims=True) / n_models + 1e-12)
+        hessian += degree.mean(axis=1, keepdims=True) / n_models + 1e-12
     return gradient, hessian.reshape(rounds, n_models, n_models)
 
 
@@ -491,7 +510,9 @@ def solve_strengths(
     for start in range(0, rounds, batch):
         stop = min(rounds, start + batch)
         active = np.arange(start, stop)
-        current = _log_likelihood(theta[active], pair_i, pair_j, score[active], total[active], ridge)
+        current = _log_likelihood(
+            theta[active], pair_i, pair_j, score[active], total[active], ridge
+        )
         for iteration in range(1, max_iterations + 1):
             th, sc, to = theta[active], score[active], total[active]
             gradient, hessian = _newton_systems(th, pair_i, pair_j, sc, to, ridge, incidence)

@@ -106,12 +106,10 @@ def encode_votes(
 
     outcome_values, outcome_inverse = np.unique(o.astype(str), return_inverse=True)
     code_of = {name: code for code, name in enumerate(OUTCOMES)}
-    unknown = [v for v in outcome_values if v not in code_of]
+    unknown = [str(v) for v in outcome_values if v not in code_of]
     if unknown:
         raise ValueError(f"unknown outcome {unknown[0]!r} (expected one of {', '.join(OUTCOMES)})")
-    outcome_codes = np.array([code_of[v] for v in outcome_values], dtype=np.int8)[
-        outcome_inverse
-    ]
+    outcome_codes = np.array([code_of[v] for v in outcome_values], dtype=np.int8)[outcome_inverse]
 
     names, inverse = np.unique(np.concatenate([a.astype(str), b.astype(str)]), return_inverse=True)
     if models is None:
@@ -122,7 +120,7 @@ def encode_votes(
         index_of = {m: k for k, m in enumerate(model_names)}
         if len(index_of) != len(model_names):
             raise ValueError("models must not repeat a name")
-        missing = [m for m in names if m not in index_of]
+        missing = [str(m) for m in names if m not in index_of]
         if missing:
             raise ValueError(f"vote names model {missing[0]!r}, which is not in models")
         codes = np.array([index_of[m] for m in names], dtype=np.int32)[inverse]

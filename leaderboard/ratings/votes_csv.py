@@ -34,7 +34,7 @@ def read_votes_csv(path: str | Path, *, category: str | None = None) -> Votes:
 
     path = Path(path)
     if not path.is_file():
-        raise VotesFileError(f"{path}: no such file")
+        raise VotesFileError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
     try:
         header = pd.read_csv(path, nrows=0)
     except pd.errors.EmptyDataError:
@@ -57,10 +57,9 @@ def read_votes_csv(path: str | Path, *, category: str | None = None) -> Votes:
         frame = pd.read_csv(
             path,
             usecols=wanted,
-            dtype={c: "category" for c in wanted if c != time_column} | (
-                {time_column: str} if time_column else {}
-            ),
+            dtype={c: "category" for c in wanted if c != time_column},
             na_filter=False,
+            index_col=False,
         )
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as error:
         raise VotesFileError(f"{path}: not a readable CSV file ({_first_line(error)})") from None
@@ -87,10 +86,14 @@ def read_votes_csv(path: str | Path, *, category: str | None = None) -> Votes:
 
     side_a = frame["model_a"].cat.remove_unused_categories()
     side_b = frame["model_b"].cat.remove_unused_categories()
-    models = sorted({str(m) for m in side_a.cat.categories} | {str(m) for m in side_b.cat.categories})
+    models = sorted(
+        {str(m) for m in side_a.cat.categories} | {str(m) for m in side_b.cat.categories}
+    )
     if "" in models:
         empty = (side_a == "").to_numpy() | (side_b == "").to_numpy()
-        raise VotesFileError(f"{path}: line {line_of_row[np.flatnonzero(empty)[0]]}: empty model name")
+        raise VotesFileError(
+            f"{path}: line {line_of_row[np.flatnonzero(empty)[0]]}: empty model name"
+        )
     code_a = side_a.cat.rename_categories([str(m) for m in side_a.cat.categories])
     code_b = side_b.cat.rename_categories([str(m) for m in side_b.cat.categories])
     code_a = code_a.cat.set_categories(models).cat.codes.to_numpy().astype(np.int32)
@@ -112,10 +115,9 @@ def read_votes_csv(path: str | Path, *, category: str | None = None) -> Votes:
 def _parse_timestamps(column, path: Path, line_of_row: np.ndarray) -> np.ndarray:
     import pandas as pd
 
-    numeric = pd.to_numeric(column, errors="coerce")
-    if not numeric.isna().any():
-        return numeric.to_numpy(dtype=np.float64)
-    parsed = pd.to_datetime(column, errors="coerce", utc=True, format="ISO8601")
+    if pd.api.types.is_numeric_dtype(column):
+        return column.to_numpy(dtype=np.float64)
+    parsed = pd.to_datetime(column.astype(str), errors="coerce", utc=True, format="ISO8601")
     bad = np.flatnonzero(parsed.isna().to_numpy())
     if bad.size:
         raise VotesFileError(
