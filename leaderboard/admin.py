@@ -1,6 +1,10 @@
+from django import forms
 from django.contrib import admin
 from django.db.models import Count
+from django.urls import reverse
+from django.utils.html import format_html
 
+from leaderboard.arena import services
 from leaderboard.models import (
     BenchRun,
     BenchSample,
@@ -13,6 +17,7 @@ from leaderboard.models import (
     Offering,
     Provider,
     Vote,
+    VoterExclusion,
 )
 
 
@@ -119,16 +124,111 @@ class BenchSampleAdmin(admin.ModelAdmin):
     date_hierarchy = "started_at"
 
 
+class ReadOnlyFactsAdmin(admin.ModelAdmin):
+    """Matchups and votes are facts: the admin shows them and never edits or deletes them."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Matchup)
-class MatchupAdmin(admin.ModelAdmin):
-    list_display = ["code", "challenge", "served_at", "voted_at"]
+class MatchupAdmin(ReadOnlyFactsAdmin):
+    list_display = ["code", "challenge", "short_voter", "served_at", "expires_at", "voted_at"]
+    list_filter = ["challenge__mode", ("voted_at", admin.EmptyFieldListFilter)]
     search_fields = ["code", "voter"]
+    list_select_related = ["challenge"]
+    date_hierarchy = "served_at"
+
+    @admin.display(description="voter")
+    def short_voter(self, obj):
+        return obj.voter[:12]
 
 
 @admin.register(Vote)
-class VoteAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "model_a", "model_b", "outcome", "mode", "is_flagged", "is_excluded", "exclusion_reason"]
+class VoteAdmin(ReadOnlyFactsAdmin):
+    list_display = [
+        "created_at", "model_a", "model_b", "outcome", "mode", "decision_ms", "is_flagged",
+        "is_excluded", "exclusion_reason", "exclude_voter_link",
+    ]
     list_filter = ["mode", "outcome", "is_flagged", "is_excluded", "is_demo", "category"]
     search_fields = ["voter", "exclusion_reason"]
     list_select_related = ["model_a", "model_b"]
     date_hierarchy = "created_at"
+
+    @admin.display(description="voter")
+    def exclude_voter_link(self, obj):
+        if obj.is_excluded:
+            url = reverse("admin:leaderboard_voterexclusion_changelist") + f"?q={obj.voter}"
+            return format_html('<a href="{}">{}… (excluded)</a>', url, obj.voter[:12])
+        url = reverse("admin:leaderboard_voterexclusion_add") + f"?voter={obj.voter}"
+        return format_html('<a href="{}">{}… exclude</a>', url, obj.voter[:12])
+
+
+class VoterExclusionForm(forms.ModelForm):
+    class Meta:
+        model = VoterExclusion
+        fields = ["voter", "reason", "lift_reason"]
+
+    def clean(self):
+        cleaned = super().clean()
+        voter = cleaned.get("voter")
+        if self.instance.pk is None and voter:
+            if VoterExclusion.objects.filter(voter=voter, lifted_at__isnull=True).exists():
+                raise forms.ValidationError("This voter is already excluded.")
+        return cleaned
+
+
+@admin.register(VoterExclusion)
+class VoterExclusionAdmin(admin.ModelAdmin):
+    """Exclude a voter (with a reason) by adding a row; lift it by giving a lift reason.
+
+    Both go through the arena services, which flip Vote.is_excluded for all the
+    voter's votes; the rows stay as the history of who was excluded and why.
+    """
+
+    form = VoterExclusionForm
+    list_display = [
+        "short_voter", "reason", "is_automatic", "excluded_votes", "created_at", "created_by",
+        "is_active", "lifted_at", "lift_reason",
+    ]
+    list_filter = ["is_automatic", ("lifted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["voter", "reason", "lift_reason"]
+    date_hierarchy = "created_at"
+    history_fields = [
+        "voter", "reason", "is_automatic", "created_at", "created_by", "excluded_votes",
+        "lifted_at", "lifted_by", "lift_reason",
+    ]
+
+    @admin.display(description="voter")
+    def short_voter(self, obj):
+        return obj.voter[:12]
+
+    @admin.display(boolean=True, description="active")
+    def is_active(self, obj):
+        return obj.is_active
+
+    def get_fields(self, request, obj=None):
+        return ["voter", "reason"] if obj is None else self.history_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        editable = {"lift_reason"} if obj.is_active else set()
+        return [f for f in self.history_fields if f not in editable]
+
+    def save_model(self, request, obj, form, change):
+        user = request.user.get_username()
+        if not change:
+            obj.pk = services.exclude_voter(obj.voter, obj.reason, by=user).pk
+        elif obj.lift_reason.strip() and "lift_reason" in form.changed_data:
+            services.include_voter(obj.voter, obj.lift_reason, by=user)
+        obj.refresh_from_db()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

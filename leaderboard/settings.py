@@ -263,3 +263,18 @@ ARENA_IMAGE_DIR = Path(os.environ.get("ARENA_IMAGE_DIR", VAR_DIR / "arena-images
 ARENA_IMAGE_MAX_SIDE = env_int("ARENA_IMAGE_MAX_SIDE", 1024)
 # How long each web worker reuses the arena's candidate pool and standings.
 ARENA_POOL_CACHE_S = env_int("ARENA_POOL_CACHE_S", 30)
+
+# The public pages (leaderboard/pages). Pages, API answers and charts are cached per
+# ratings/stats snapshot, so a new `ratings` or `stats` run replaces them; each worker
+# re-reads which snapshot is current at most every PAGES_SNAPSHOT_CHECK_S seconds, and no
+# entry outlives PAGES_CACHE_S (so catalog edits in the admin show within that time).
+PAGES_CACHE_S = env_int("PAGES_CACHE_S", 300)
+PAGES_SNAPSHOT_CHECK_S = env_int("PAGES_SNAPSHOT_CHECK_S", 5)
+# Vote exports are written here once per snapshot, then streamed from the file.
+PAGES_EXPORT_DIR = Path(os.environ.get("PAGES_EXPORT_DIR", VAR_DIR / "exports"))
+CACHES["pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "pairwise-pages",
+    "TIMEOUT": PAGES_CACHE_S,
+    "OPTIONS": {"MAX_ENTRIES": 3000},
+}
