@@ -1,9 +1,14 @@
-"""Prepare the demo site: migrate, load the catalog, copy its reference images.
+"""Prepare the demo site: catalog, benchmark samples, arena images, crowd votes, ratings.
 
-`python manage.py demo --serve` is the README's quick start: after it, the site
-runs on the embedded SQLite default at http://127.0.0.1:8000.
+`python manage.py demo --serve` is the README's quick start. Everything is made
+by the real code paths: the benchmark runner times the built-in simulated
+providers (a loopback simulator speaking the four real protocols), its images
+become the arena's generations, a simulated crowd with hidden true ratings votes
+through the arena's services, and the ratings and stats commands fit the rest.
+Each step is skipped when its data already exists, so running it again is cheap.
 """
 
+import io
 import shutil
 import time
 from pathlib import Path
@@ -12,32 +17,70 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from leaderboard.models import ImageModel
+from leaderboard.leaderboards import refresh_leaderboards
+from leaderboard.models import BenchSample, Generation, ImageModel, Vote
+from leaderboard.provider_stats import refresh_offering_stats
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
+SIMULATOR_PROFILE = FIXTURES_DIR / "simulator_demo_profile.json"
 
 
 class Command(BaseCommand):
-    help = "Migrate, load the demo catalog and media, and optionally serve the site."
+    help = "Load the demo catalog, benchmark the simulated providers, cast demo votes, serve."
 
     def add_arguments(self, parser):
         parser.add_argument("--serve", action="store_true", help="Run the site afterwards.")
         parser.add_argument("--addrport", default="127.0.0.1:8000")
+        parser.add_argument("--votes", type=int, default=3000, help="Demo votes to cast.")
+        parser.add_argument("--repeat", type=int, default=2, help="Benchmark rounds per pair.")
 
-    def handle(self, *args, serve, addrport, **options):
+    def handle(self, *args, serve, addrport, votes, repeat, **options):
         started = time.monotonic()
         call_command("migrate", verbosity=0, interactive=False)
         if not ImageModel.objects.exists():
             call_command("loaddata", "catalog", verbosity=0)
         copy_fixture_media(Path(settings.MEDIA_ROOT))
-        self.stdout.write(
-            f"Demo ready: {ImageModel.objects.count()} models "
-            f"({time.monotonic() - started:.1f} s)."
-        )
+        self.say(f"catalog: {ImageModel.objects.count()} models")
+
+        if not BenchSample.objects.exists():
+            summary = benchmark_simulated_providers(repeat=repeat)
+            self.say(f"benchmark: {summary}")
+        if not Generation.objects.exists():
+            from leaderboard.arena.demo import ensure_demo_generations
+
+            self.say(f"arena images drawn: {ensure_demo_generations()}")
+        if not Vote.objects.filter(is_demo=True).exists():
+            from leaderboard.arena.demo import simulate_crowd
+
+            self.say(f"demo votes: {simulate_crowd(votes=votes):,}")
+        self.say(f"ratings: {refresh_leaderboards()}")
+        self.say(str(refresh_offering_stats()))
+        self.say(f"demo ready in {time.monotonic() - started:.1f} s")
         if serve:
             call_command("runserver", addrport, use_reloader=False)
+
+    def say(self, line: str) -> None:
+        self.stdout.write(line)
 
 
 def copy_fixture_media(media_root: Path) -> None:
     """Copy the fixtures' reference images into MEDIA_ROOT (idempotent)."""
     shutil.copytree(FIXTURES_DIR / "media", media_root, dirs_exist_ok=True)
+
+
+def benchmark_simulated_providers(*, repeat: int):
+    """Run the benchmark runner against an in-process simulator on a free port."""
+    from bench.runner import run_benchmark
+    from bench.simulator import serve_in_thread
+
+    with serve_in_thread(port=0, profile=SIMULATOR_PROFILE) as simulator_url:
+        return run_benchmark(
+            settings.DATABASE_URL,
+            settings.MEDIA_ROOT,
+            suite="quick",
+            offerings=["simulated"],
+            repeat=repeat,
+            concurrency=64,
+            base_url_overrides={"simulated": simulator_url},
+            progress_stream=io.StringIO(),
+        )
