@@ -264,17 +264,47 @@ ARENA_IMAGE_MAX_SIDE = env_int("ARENA_IMAGE_MAX_SIDE", 1024)
 # How long each web worker reuses the arena's candidate pool and standings.
 ARENA_POOL_CACHE_S = env_int("ARENA_POOL_CACHE_S", 30)
 
-# The public pages (leaderboard/pages). Pages, API answers and charts are cached per
-# ratings/stats snapshot, so a new `ratings` or `stats` run replaces them; each worker
-# re-reads which snapshot is current at most every PAGES_SNAPSHOT_CHECK_S seconds, and no
-# entry outlives PAGES_CACHE_S (so catalog edits in the admin show within that time).
+# The public pages (leaderboard/pages). Pages, API answers and charts are cached in each
+# worker per ratings/stats snapshot, so a new `ratings` or `stats` run replaces them; a
+# worker re-reads which snapshot is current at most every PAGES_SNAPSHOT_CHECK_S seconds,
+# and no entry outlives PAGES_CACHE_S (so catalog edits in the admin show within that time).
 PAGES_CACHE_S = env_int("PAGES_CACHE_S", 300)
 PAGES_SNAPSHOT_CHECK_S = env_int("PAGES_SNAPSHOT_CHECK_S", 5)
 # Vote exports are written here once per snapshot, then streamed from the file.
 PAGES_EXPORT_DIR = Path(os.environ.get("PAGES_EXPORT_DIR", VAR_DIR / "exports"))
-CACHES["pages"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-    "LOCATION": "pairwise-pages",
-    "TIMEOUT": PAGES_CACHE_S,
-    "OPTIONS": {"MAX_ENTRIES": 3000},
-}
+
+# The OpenAI-compatible image API (leaderboard/gateway). Requests go to the model's
+# offerings in GATEWAY_ROUTING_ORDER (current OfferingStats; unmeasured offerings last,
+# cheapest first), failing over on connection errors, timeouts, 429s and 5xx.
+GATEWAY_ROUTING_KEYS = (
+    "success_rate", "success_ci_low", "generation_p50_ms", "generation_p95_ms",
+    "ttfb_p50_ms", "price_usd",
+)  # fmt: skip
+GATEWAY_ROUTING_ORDER = env_list(
+    "GATEWAY_ROUTING_ORDER", ["success_rate", "generation_p50_ms", "price_usd"]
+)
+for _key in GATEWAY_ROUTING_ORDER:
+    if _key not in GATEWAY_ROUTING_KEYS:
+        raise ImproperlyConfigured(
+            f"GATEWAY_ROUTING_ORDER has {_key!r}; use a comma-separated list of "
+            f"{', '.join(GATEWAY_ROUTING_KEYS)}."
+        )
+# Seconds one upstream attempt may take (submit, queue, polls and download).
+GATEWAY_UPSTREAM_TIMEOUT_S = env_int("GATEWAY_UPSTREAM_TIMEOUT_S", 120)
+# Offerings tried per image before giving up (the first one included).
+GATEWAY_MAX_ATTEMPTS = env_int("GATEWAY_MAX_ATTEMPTS", 3)
+# Largest `n` a request may ask for (each image is one upstream request).
+GATEWAY_MAX_IMAGES = env_int("GATEWAY_MAX_IMAGES", 10)
+# Upload limits of /images/edits: the whole request body, and each image.
+GATEWAY_MAX_UPLOAD_BYTES = env_int("GATEWAY_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+GATEWAY_MAX_IMAGE_BYTES = env_int("GATEWAY_MAX_IMAGE_BYTES", 20 * 1024 * 1024)
+# Requests per minute per key, unless the key sets its own; 0 turns the limit off.
+GATEWAY_RATE_LIMIT_PER_MINUTE = env_int("GATEWAY_RATE_LIMIT_PER_MINUTE", 60)
+for _name in (
+    "GATEWAY_UPSTREAM_TIMEOUT_S", "GATEWAY_MAX_ATTEMPTS", "GATEWAY_MAX_IMAGES",
+    "GATEWAY_MAX_UPLOAD_BYTES", "GATEWAY_MAX_IMAGE_BYTES",
+):  # fmt: skip
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}.")
+if GATEWAY_RATE_LIMIT_PER_MINUTE < 0:
+    raise ImproperlyConfigured("GATEWAY_RATE_LIMIT_PER_MINUTE must be 0 (off) or more.")

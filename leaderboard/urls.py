@@ -3,13 +3,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.static import serve
 
-from leaderboard import views
-
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("healthz", views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("arena/", include("leaderboard.arena.urls")),
+    path("openai/v1/", include("leaderboard.gateway.urls")),
+    path("", include("leaderboard.pages.urls")),
 ]
 
 if settings.DEBUG or settings.SERVE_MEDIA:

@@ -1,0 +1,445 @@
+"""Speed benchmark of the public pages: `python -m leaderboard.pages.benchmark`.
+
+Exists to check the caching design against its target: the cached leaderboard and
+model pages serve at least 70% of the requests per second of a trivial view
+(`/healthz`), and a cold chart renders in under 300 ms.
+
+It builds a production-like site in a temporary directory (DEBUG=0, its own SQLite
+database filled by `manage.py demo`: the catalog, the simulated providers benchmarked by
+the real runner, their images, a simulated crowd's votes, `ratings` and `stats`), serves
+it with gunicorn on loopback, and loads each URL in turn with a small asyncio HTTP
+client, alternating the URLs over several rounds so that noise from other processes
+hits them all alike.
+Prints requests per second and p50/p99 latency per URL, the ratio to the trivial view,
+and cold chart render times (in-process and over HTTP).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+TARGET_RATIO = 0.70
+TARGET_COLD_CHART_MS = 300.0
+
+
+# Demo-like data ------------------------------------------------------------------------
+
+
+def populate(*, votes: int, seed: int) -> str:
+    """Fill the (empty) database named by DATABASE_URL with the demo; returns a summary.
+
+    `manage.py demo` does it all (simulated benchmark, generations, crowd votes,
+    ratings, stats); any step it did not do is filled in the same spirit.
+    """
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard.settings")
+    django.setup()
+    from django.core.management import call_command
+
+    from leaderboard.arena.demo import ensure_demo_generations, simulate_crowd
+    from leaderboard.models import BenchSample, Generation, Leaderboard, OfferingStats, Vote
+
+    started = time.monotonic()
+    quiet = open(os.devnull, "w")  # noqa: SIM115
+    call_command("demo", votes=votes, stdout=quiet)
+    if not BenchSample.objects.exists():
+        synthetic_samples(seed=seed)
+    if not Generation.objects.exists():
+        ensure_demo_generations(side=256)
+    if not Vote.objects.exists():
+        simulate_crowd(votes=votes, seed=seed)
+    if not Leaderboard.objects.exists():
+        call_command("ratings", bootstrap=200, seed=seed, stdout=quiet)
+    if not OfferingStats.objects.exists():
+        call_command("stats", stdout=quiet)
+    return (
+        f"{Vote.objects.count():,} votes, {Generation.objects.count():,} generations, "
+        f"{BenchSample.objects.count():,} samples in {time.monotonic() - started:.1f} s"
+    )
+
+
+def synthetic_samples(*, seed: int, per_offering: int = 80) -> int:
+    """Benchmark samples for every live offering over the last 30 days (seeded).
+
+    Generation times are log-normal around a per-model median scaled per provider;
+    a few percent fail with a provider-specific mix of failure classes.
+    """
+    from django.utils import timezone
+
+    from leaderboard.models import BenchSample, Offering
+    from leaderboard.pricing import request_cost_usd
+
+    rng = random.Random(seed)
+    now = timezone.now()
+    samples = []
+    offerings = Offering.objects.filter(is_active=True).select_related("provider", "image_model")
+    for offering in offerings:
+        model_rng = random.Random(f"{seed}:{offering.image_model.slug}")
+        provider_rng = random.Random(f"{seed}:{offering.provider.slug}")
+        median_ms = model_rng.uniform(3_000, 25_000) * provider_rng.uniform(0.7, 1.4)
+        failure_rate = provider_rng.uniform(0.0, 0.08)
+        classes = ["timeout", "http_5xx", "rate_limited", "moderated", "invalid_image"]
+        cost = request_cost_usd(offering.pricing_rule, 1024, 1024)
+        for _ in range(per_offering):
+            started_at = now - timedelta(seconds=rng.uniform(0, 30 * 86400))
+            if rng.random() < failure_rate:
+                samples.append(
+                    BenchSample(
+                        offering=offering,
+                        started_at=started_at,
+                        status=rng.choice(classes),
+                        http_status=500,
+                    )
+                )
+                continue
+            generation_ms = median_ms * rng.lognormvariate(0, 0.35)
+            samples.append(
+                BenchSample(
+                    offering=offering,
+                    started_at=started_at,
+                    status="ok",
+                    generation_ms=generation_ms,
+                    ttfb_ms=generation_ms * rng.uniform(0.85, 0.97),
+                    submit_ttfb_ms=rng.uniform(80, 400),
+                    cost_usd=cost,
+                    width=1024,
+                    height=1024,
+                    requested_width=1024,
+                    requested_height=1024,
+                )
+            )
+    BenchSample.objects.bulk_create(samples, batch_size=2000)
+    return len(samples)
+
+
+def measure_cold_charts() -> dict[str, float]:
+    """Milliseconds to build each kind of chart from a cold cache, in this process."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard.settings")
+    django.setup()
+    from leaderboard.pages import charts, presenters, queries
+    from leaderboard.pages.cache import forget_snapshot
+
+    def fresh():
+        forget_snapshot()
+        queries.catalog()  # the catalog is shared by every page; warm it like a site would
+
+    # The busiest model and provider: their charts have the most to draw.
+    catalog, stats = queries.catalog(), queries.offering_stats()
+
+    def requests(offerings):
+        return sum(stats[o.id].sample_count for o in offerings if o.id in stats)
+
+    model = max(catalog.models, key=lambda slug: requests(catalog.offerings_of(slug)))
+    provider = max(catalog.providers, key=lambda slug: requests(catalog.offerings_by(slug)))
+    jobs = {
+        "elo-vs-cost": lambda: _landscape_svg("cost"),
+        "elo-vs-speed": lambda: _landscape_svg("speed"),
+        "rating-history": lambda: charts.history_svg(presenters.history_series(model), title="h"),
+        "latency-cdf": lambda: charts.latency_cdf_svg(presenters.latency_series(model), title="l"),
+        "provider-success": lambda: charts.success_svg(
+            presenters.success_series(provider), title="s"
+        ),
+    }
+    result = {}
+    for name, job in jobs.items():
+        times = []
+        for _ in range(3):
+            fresh()
+            started = time.perf_counter()
+            job()
+            times.append((time.perf_counter() - started) * 1000)
+        result[name] = statistics.median(times)
+    return result
+
+
+def _landscape_svg(metric: str) -> str:
+    from leaderboard.pages import charts, presenters
+    from leaderboard.pages.params import BoardQuery
+
+    landscape, title = presenters.landscape_for_chart(metric, BoardQuery())
+    return charts.landscape_svg(landscape, title=title)
+
+
+# Load generator ------------------------------------------------------------------------
+
+
+async def _one(host: str, port: int, path: str) -> tuple[float, int]:
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    status = int(data[9:12]) if data.startswith(b"HTTP/1.") else 0
+    return time.perf_counter() - started, status
+
+
+async def _load(host: str, port: int, path: str, requests: int, concurrency: int):
+    latencies, errors = [], 0
+    queue = iter(range(requests))
+
+    async def worker():
+        nonlocal errors
+        for _ in queue:
+            try:
+                seconds, status = await _one(host, port, path)
+            except OSError:
+                errors += 1
+                continue
+            if status != 200:
+                errors += 1
+            latencies.append(seconds)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return len(latencies) / (time.perf_counter() - started), latencies, errors
+
+
+def load(host, port, path, requests, concurrency):
+    """(requests per second, sorted latencies in ms, error count) for one URL."""
+    rate, latencies, errors = asyncio.run(_load(host, port, path, requests, concurrency))
+    return rate, sorted(ms * 1000 for ms in latencies), errors
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
+    return sorted_values[index]
+
+
+# Orchestration -------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def site_env(directory: Path) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "PAGES_")) and key != "DATABASE_URL"
+    }
+    env.update(
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        DATABASE_URL=f"sqlite:///{directory / 'pairwise.sqlite3'}",
+        PAIRWISE_VAR_DIR=str(directory),
+        MEDIA_ROOT=str(directory / "media"),
+        STATIC_ROOT=str(directory / "static"),
+        ARENA_IMAGE_DIR=str(directory / "arena-images"),
+        LOG_LEVEL="WARNING",
+        DJANGO_SETTINGS_MODULE="leaderboard.settings",
+    )
+    return env
+
+
+def run_step(args: list[str], env: dict, what: str) -> str:
+    done = subprocess.run(
+        [sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        sys.exit(f"{what} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout.strip()
+
+
+def wait_until_up(host, port, timeout_s=30.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            _seconds, status = asyncio.run(_one(host, port, "/healthz"))
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    sys.exit("gunicorn did not answer /healthz in time")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m leaderboard.pages.benchmark")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per URL per round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (median kept)")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    parser.add_argument("--votes", type=int, default=3000, help="demo votes to simulate")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary site")
+    parser.add_argument("--populate-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--cold-charts-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.populate_only:
+        print(populate(votes=args.votes, seed=args.seed))
+        return 0
+    if args.cold_charts_only:
+        print(json.dumps(measure_cold_charts()))
+        return 0
+
+    directory = Path(tempfile.mkdtemp(prefix="pairwise-bench-"))
+    env = site_env(directory)
+    print(f"site in {directory} (DEBUG=0, SQLite, {args.workers} gunicorn workers)")
+    run_step(["manage.py", "collectstatic", "--noinput", "-v0"], env, "collectstatic")
+    run_step(["manage.py", "migrate", "-v0"], env, "migrate")
+    print(
+        "data:",
+        run_step(
+            [
+                "-m",
+                __spec__.name,
+                "--populate-only",
+                "--votes",
+                str(args.votes),
+                "--seed",
+                str(args.seed),
+            ],
+            env,
+            "populate",
+        ),
+    )
+    cold = json.loads(run_step(["-m", __spec__.name, "--cold-charts-only"], env, "cold charts"))
+
+    host, port = "127.0.0.1", free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "leaderboard.wsgi",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"{host}:{port}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+    )
+    try:
+        wait_until_up(host, port)
+        model = "flux.2-pro"
+        urls = {
+            "trivial view (/healthz)": "/healthz",
+            "leaderboard": "/leaderboard/?mode=t2i",
+            "model page": f"/models/{model}/",
+        }
+        # The first request of a page (per worker) renders it; time that too.
+        first_ms = {}
+        for name, path in urls.items():
+            seconds, status = asyncio.run(_one(host, port, path))
+            first_ms[name] = seconds * 1000
+            if status != 200:
+                sys.exit(f"{path} answered {status}")
+        chart_paths = _chart_paths(host, port, model)
+        http_cold = {}
+        for name, path in chart_paths.items():
+            seconds, status = asyncio.run(_one(host, port, path))
+            http_cold[name] = (seconds * 1000, status)
+        for path in urls.values():  # warm every worker
+            load(host, port, path, 50, args.concurrency)
+
+        results: dict[str, list] = {name: [] for name in urls}
+        for _ in range(args.rounds):
+            for name, path in urls.items():
+                results[name].append(load(host, port, path, args.requests, args.concurrency))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    print(
+        f"\n{args.requests} requests x {args.rounds} rounds per URL, concurrency "
+        f"{args.concurrency}, median round shown (note: the load generator shares the CPUs)"
+    )
+    print(f"{'URL':<26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs trivial':>11}")
+    summary = {}
+    for name, rounds in results.items():
+        rate, latencies, errors = sorted(rounds, key=lambda r: r[0])[len(rounds) // 2]
+        summary[name] = rate
+        print(
+            f"{name:<26} {rate:8.0f} {percentile(latencies, 0.5):8.1f} "
+            f"{percentile(latencies, 0.99):8.1f} {errors:7d} "
+            f"{rate / summary['trivial view (/healthz)']:10.0%}"
+        )
+    print(
+        "\nfirst (uncached) request per page, ms: "
+        + ", ".join(f"{name} {ms:.0f}" for name, ms in first_ms.items())
+    )
+    print(
+        "cold chart render in-process (data + matplotlib + SVG clean-up), ms: "
+        + ", ".join(f"{name} {ms:.0f}" for name, ms in cold.items())
+    )
+    print(
+        "cold chart over HTTP (first request, one worker), ms: "
+        + ", ".join(f"{name} {ms:.0f} ({status})" for name, (ms, status) in http_cold.items())
+    )
+
+    trivial = summary["trivial view (/healthz)"]
+    pages_ok = all(
+        summary[name] >= TARGET_RATIO * trivial
+        for name in summary
+        if name != "trivial view (/healthz)"
+    )
+    charts_ok = max(cold.values()) < TARGET_COLD_CHART_MS
+    print(
+        f"\ntarget: cached pages >= {TARGET_RATIO:.0%} of the trivial view: "
+        f"{'met' if pages_ok else 'NOT met'}; cold chart < {TARGET_COLD_CHART_MS:.0f} ms: "
+        f"{'met' if charts_ok else 'NOT met'}"
+    )
+    if args.keep:
+        print(f"kept {directory}")
+    else:
+        import shutil
+
+        shutil.rmtree(directory, ignore_errors=True)
+    return 0 if pages_ok and charts_ok else 1
+
+
+def _chart_paths(host, port, model) -> dict[str, str]:
+    """The chart URLs the model page links to (read from its HTML)."""
+    import re
+
+    reader = asyncio.run(_fetch(host, port, f"/models/{model}/"))
+    paths = re.findall(r'src="(/charts/[^"]+)"', reader)
+    names = {}
+    for path in paths:
+        path = path.replace("&amp;", "&")
+        kind = path.split("/")[-1].split(".svg")[0]
+        key = "elo-vs-" + kind if kind in ("cost", "speed") else kind
+        names.setdefault(key, path)
+    return names
+
+
+async def _fetch(host, port, path) -> str:
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    return data.decode("utf-8", "replace")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

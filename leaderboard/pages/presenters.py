@@ -1,0 +1,740 @@
+"""What each public page shows, built from the cached datasets in `queries`.
+
+Presenters join the catalog, the leaderboards, the provider stats and the vote tallies
+into rows and sentences; templates only format them. The API (`api.py`) serializes
+the same rows, so a number on a page and in the API always come from one place.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.urls import reverse
+
+from bench.stats import fastest_sentence
+from leaderboard.models import ArenaMode, RatingWindow, SampleStatus
+from leaderboard.pages import queries
+from leaderboard.pages.cache import current_snapshot
+from leaderboard.pages.charts import Series
+from leaderboard.pages.landscape import METRICS, Landscape, build_landscape
+from leaderboard.pages.params import BadQuery, BoardQuery
+from leaderboard.pages.queries import (
+    BoardInfo,
+    ChallengeInfo,
+    ModelInfo,
+    OfferingInfo,
+    ProviderInfo,
+    RatingInfo,
+    StatsInfo,
+    Tally,
+)
+
+MODE_LABELS = dict(ArenaMode.choices)
+MODE_PHRASES = {ArenaMode.TEXT_TO_IMAGE: "text-to-image", ArenaMode.EDIT: "image editing"}
+WINDOW_LABELS = dict(RatingWindow.choices)
+FAILURE_CLASSES = [
+    s for s in SampleStatus.values if s not in (SampleStatus.OK, SampleStatus.SKIPPED)
+]
+HOME_BOARD_ROWS = 10
+MATCHUP_CHALLENGES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class BoardRow:
+    """One model on one leaderboard, with its cheapest price and its fastest provider."""
+
+    model: ModelInfo
+    rating: float | None
+    ci_low: float | None
+    ci_high: float | None
+    rank: int | None
+    rank_worst: int | None
+    votes: int
+    wins: int
+    losses: int
+    ties: int
+    both_bad: int
+    win_rate: float | None
+    is_provisional: bool
+    status: str
+    price_per_image_usd: Decimal | None
+    cheapest_provider: ProviderInfo | None
+    fastest_p50_ms: float | None
+    fastest_provider: ProviderInfo | None
+
+    @property
+    def has_rank_range(self) -> bool:
+        return self.rank is not None and self.rank_worst is not None and self.rank_worst > self.rank
+
+
+@dataclass(frozen=True)
+class OfferingRow:
+    """One offering with its current stats (None when it has never been benchmarked)."""
+
+    rank: int | None
+    offering: OfferingInfo
+    model: ModelInfo
+    provider: ProviderInfo
+    stats: StatsInfo | None
+    is_live: bool
+
+    @property
+    def failure_shares(self) -> dict[str, tuple[int, float]]:
+        return {name: (count, share) for name, count, share in self.failures}
+
+    @property
+    def failures(self) -> list[tuple[str, int, float]]:
+        """(class, count, share of requests) for every failure class seen, in class order."""
+        if self.stats is None or not self.stats.sample_count:
+            return []
+        seen = self.stats.failures
+        order = FAILURE_CLASSES + sorted(set(seen) - set(FAILURE_CLASSES))
+        return [
+            (name, seen[name], seen[name] / self.stats.sample_count)
+            for name in order
+            if seen.get(name)
+        ]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One model's votes against one opponent (on one challenge, or all of them)."""
+
+    model: ModelInfo
+    opponent: ModelInfo | None  # None when summed over every opponent
+    challenge: ChallengeInfo | None
+    wins: int
+    losses: int
+    ties: int
+    both_bad: int
+
+    @property
+    def votes(self) -> int:
+        return self.wins + self.losses + self.ties + self.both_bad
+
+    @property
+    def win_share(self) -> float | None:
+        """Wins plus half the ties and both-bad votes, over all votes (the ratings' rule)."""
+        if not self.votes:
+            return None
+        return (self.wins + 0.5 * (self.ties + self.both_bad)) / self.votes
+
+    @property
+    def win_pct(self) -> float:
+        return self.wins / self.votes if self.votes else 0.0
+
+    @property
+    def loss_pct(self) -> float:
+        return self.losses / self.votes if self.votes else 0.0
+
+
+@dataclass(frozen=True)
+class Matchup:
+    """All of a model's votes against one opponent, with the per-challenge breakdown."""
+
+    total: Record
+    by_challenge: tuple[Record, ...] = field(default_factory=tuple)
+
+    @property
+    def top_challenges(self) -> tuple[Record, ...]:
+        """The challenges with the most votes (the page shows these; the API has all)."""
+        return self.by_challenge[:MATCHUP_CHALLENGES_SHOWN]
+
+    @property
+    def more_challenges(self) -> int:
+        return max(0, len(self.by_challenge) - MATCHUP_CHALLENGES_SHOWN)
+
+
+@dataclass(frozen=True)
+class ChartView:
+    """A chart's image URL with its text alternative (alt, caption, table rows)."""
+
+    url: str
+    title: str
+    alt: str
+    caption: str = ""
+    landscape: Landscape | None = None
+
+
+# Shared rows ---------------------------------------------------------------------------
+
+
+def cheapest_offering(model_slug: str) -> tuple[OfferingInfo, Decimal] | None:
+    """The live offering with the lowest 1024×1024 price (ties: provider name)."""
+    catalog = queries.catalog()
+    priced = [o for o in catalog.offerings_of(model_slug) if o.price_per_image_usd is not None]
+    if not priced:
+        return None
+    offering = min(priced, key=lambda o: price_order(o, catalog))
+    return offering, offering.price_per_image_usd
+
+
+def price_order(offering: OfferingInfo, catalog) -> tuple:
+    """Cheapest first; equal prices by provider name, so every page names the same one."""
+    return (offering.price_per_image_usd, catalog.providers[offering.provider_slug].name.casefold())
+
+
+def fastest_offering(model_slug: str) -> tuple[OfferingInfo, StatsInfo] | None:
+    """The live offering with the lowest p50 generation time among those with successes."""
+    stats = queries.offering_stats()
+    timed = [
+        (stats[o.id], o)
+        for o in queries.catalog().offerings_of(model_slug)
+        if o.id in stats and stats[o.id].generation_p50_ms is not None
+    ]
+    if not timed:
+        return None
+    best = min(timed, key=lambda item: (item[0].generation_p50_ms, item[1].provider_slug))
+    return best[1], best[0]
+
+
+def board_rows(board: BoardInfo | None) -> list[BoardRow]:
+    """Every model on a board: rated ones by rating, then the unrated, with prices and speed."""
+    if board is None:
+        return []
+    catalog = queries.catalog()
+    rated = board.rated
+    rows = []
+    for rating in board.ratings:
+        cheapest = cheapest_offering(rating.model_slug)
+        fastest = fastest_offering(rating.model_slug)
+        rows.append(
+            BoardRow(
+                model=catalog.models[rating.model_slug],
+                rating=rating.rating,
+                ci_low=rating.ci_low,
+                ci_high=rating.ci_high,
+                rank=rating.rank,
+                rank_worst=_worst_rank(rating, rated),
+                votes=rating.votes,
+                wins=rating.wins,
+                losses=rating.losses,
+                ties=rating.ties,
+                both_bad=rating.both_bad,
+                win_rate=rating.win_rate,
+                is_provisional=rating.is_provisional,
+                status=rating.status,
+                price_per_image_usd=cheapest[1] if cheapest else None,
+                cheapest_provider=catalog.providers[cheapest[0].provider_slug]
+                if cheapest
+                else None,
+                fastest_p50_ms=fastest[1].generation_p50_ms if fastest else None,
+                fastest_provider=catalog.providers[fastest[0].provider_slug] if fastest else None,
+            )
+        )
+    return rows
+
+
+def _worst_rank(rating: RatingInfo, rated: list[RatingInfo]) -> int | None:
+    # The rank is 1 + the models better with confidence; the worst rank it could hold is
+    # the number of models minus those confidently worse (upper bound below its lower).
+    if rating.rating is None or rating.ci_low is None:
+        return None
+    worse = sum(1 for other in rated if other.ci_high is not None and other.ci_high < rating.ci_low)
+    return len(rated) - worse
+
+
+def offering_rows(offerings: list[OfferingInfo]) -> list[OfferingRow]:
+    """Offerings ranked by p50 generation time; those without a timing come last, unranked."""
+    catalog = queries.catalog()
+    stats = queries.offering_stats()
+
+    def speed(offering: OfferingInfo):
+        p50 = stats[offering.id].generation_p50_ms if offering.id in stats else None
+        return (p50 is None, p50 or 0.0, offering.provider_slug, offering.model_slug)
+
+    rows, rank = [], 0
+    for offering in sorted(offerings, key=speed):
+        row_stats = stats.get(offering.id)
+        has_timing = row_stats is not None and row_stats.generation_p50_ms is not None
+        rank += has_timing
+        rows.append(
+            OfferingRow(
+                rank=rank if has_timing else None,
+                offering=offering,
+                model=catalog.models[offering.model_slug],
+                provider=catalog.providers[offering.provider_slug],
+                stats=row_stats,
+                is_live=catalog.is_live(offering),
+            )
+        )
+    return rows
+
+
+def speed_sentence(row: OfferingRow | None) -> str | None:
+    """ "Fastest generation through X at N ms median latency with S% success rate." """
+    if row is None or row.stats is None:
+        return None
+    return fastest_sentence(
+        {
+            "provider_slug": row.provider.slug,
+            "p50_generation_ms": row.stats.generation_p50_ms,
+            "success_rate": row.stats.success_rate,
+        }
+    )
+
+
+def records_of(model_slug: str, tallies: list[Tally]) -> list[Record]:
+    """The model's per-(opponent, challenge) records from the vote tallies."""
+    catalog = queries.catalog()
+    records = []
+    for tally in tallies:
+        if model_slug not in (tally.model_x, tally.model_y):
+            continue
+        is_x = tally.model_x == model_slug
+        opponent = tally.model_y if is_x else tally.model_x
+        records.append(
+            Record(
+                model=catalog.models[model_slug],
+                opponent=catalog.models[opponent],
+                challenge=catalog.challenges.get(tally.challenge_slug)
+                if tally.challenge_slug
+                else None,
+                wins=tally.x_wins if is_x else tally.y_wins,
+                losses=tally.y_wins if is_x else tally.x_wins,
+                ties=tally.ties,
+                both_bad=tally.both_bad,
+            )
+        )
+    return records
+
+
+def combine(
+    records: list[Record], *, challenge: ChallengeInfo | None = None, every_opponent=False
+) -> Record:
+    first = records[0]
+    return Record(
+        model=first.model,
+        opponent=None if every_opponent else first.opponent,
+        challenge=challenge,
+        wins=sum(r.wins for r in records),
+        losses=sum(r.losses for r in records),
+        ties=sum(r.ties for r in records),
+        both_bad=sum(r.both_bad for r in records),
+    )
+
+
+def matchups_of(model_slug: str) -> list[Matchup]:
+    """Head-to-head against each opponent (most votes first), split per challenge."""
+    by_opponent: dict[str, list[Record]] = defaultdict(list)
+    for record in records_of(model_slug, queries.vote_tallies()):
+        by_opponent[record.opponent.slug].append(record)
+    matchups = []
+    for records in by_opponent.values():
+        per_challenge: dict[str, list[Record]] = defaultdict(list)
+        for record in records:
+            per_challenge[record.challenge.slug if record.challenge else ""].append(record)
+        by_challenge = [
+            combine(group, challenge=group[0].challenge) for group in per_challenge.values()
+        ]
+        by_challenge.sort(key=lambda r: (-r.votes, r.challenge.title if r.challenge else "~"))
+        matchups.append(Matchup(total=combine(records), by_challenge=tuple(by_challenge)))
+    matchups.sort(key=lambda m: (-m.total.votes, m.total.opponent.name))
+    return matchups
+
+
+def chart_url(name: str, params: dict | None = None, **kwargs) -> str:
+    url = reverse(name, kwargs={"version": current_snapshot().version, **kwargs})
+    params = {key: value for key, value in (params or {}).items() if value}
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def landscape_chart(
+    landscape: Landscape, query: BoardQuery, *, highlight: ModelInfo | None = None
+) -> ChartView:
+    metric = METRICS[landscape.metric]
+    mode_phrase = MODE_PHRASES[query.mode]
+    title = f"{metric['title']}, {mode_phrase}"
+    frontier = ", ".join(p.name for p in landscape.frontier) or "none"
+    alt = (
+        f"Scatter chart of rating against {metric['column'].lower()} for "
+        f"{len(landscape.points)} {mode_phrase} models, each with its 95% interval. "
+        f"Pareto frontier: {frontier}."
+    )
+    if highlight is not None:
+        point = next((p for p in landscape.points if p.slug == highlight.slug), None)
+        alt += f" {highlight.name} is highlighted" + (
+            " and is on the frontier." if point and point.slug in landscape.frontier_slugs else "."
+        )
+    caption = f"Models on the Pareto frontier ({metric['better']} and better rated): {frontier}."
+    if landscape.left_out:
+        caption += (
+            f" Not plotted (no {metric['column'].lower()} yet): {', '.join(landscape.left_out)}."
+        )
+    params = {"mode": query.mode, "category": query.category, "window": query.window}
+    if highlight is not None:
+        params["highlight"] = highlight.slug
+    return ChartView(
+        url=chart_url("chart-landscape", params, metric=landscape.metric),
+        title=title,
+        alt=alt,
+        caption=caption,
+        landscape=landscape,
+    )
+
+
+def board_links(query: BoardQuery) -> dict:
+    """URLs of this board's page, JSON and CSV."""
+    params = urlencode(query.as_params())
+    return {
+        "page": f"{reverse('leaderboard')}?{params}",
+        "json": f"{reverse('api-leaderboard')}?{params}",
+        "csv": f"{reverse('api-leaderboard-csv')}?{params}",
+    }
+
+
+# Pages ---------------------------------------------------------------------------------
+
+
+def leaderboard_context(query: BoardQuery) -> dict:
+    catalog = queries.catalog()
+    board = queries.boards().get(query.key)
+    rows = board_rows(board)
+    rated = [row for row in rows if row.rating is not None]
+    landscapes = [landscape_chart(build_landscape(rated, metric), query) for metric in METRICS]
+    category = catalog.categories.get(query.category) if query.category else None
+    return {
+        "query": query,
+        "mode_label": MODE_LABELS[query.mode],
+        "mode_phrase": MODE_PHRASES[query.mode],
+        "window_label": WINDOW_LABELS[query.window],
+        "category": category,
+        "board": board,
+        "rows": rated,
+        "unrated": [row for row in rows if row.rating is None],
+        "has_provisional": any(row.is_provisional for row in rated),
+        "charts": landscapes if rated else [],
+        "filters": _filters(query),
+        "links": board_links(query),
+        "export_url": reverse("export-votes", kwargs={"mode": query.mode}),
+        "recompute": _recompute_commands(query, board),
+        "has_demo": queries.has_demo_data(),
+    }
+
+
+def _filters(query: BoardQuery) -> dict:
+    catalog = queries.catalog()
+    available = {key[:2] for key in queries.boards()}
+
+    def link(**change) -> str:
+        params = BoardQuery(**{**query.__dict__, **change}).as_params()
+        return f"{reverse('leaderboard')}?{urlencode(params)}"
+
+    return {
+        "modes": [
+            {
+                "value": value,
+                "label": label,
+                "url": link(mode=value, category=None),
+                "is_current": value == query.mode,
+            }
+            for value, label in ArenaMode.choices
+        ],  # fmt: skip
+        "categories": [
+            {"value": c.slug, "label": c.name, "has_board": (query.mode, c.slug) in available}
+            for c in catalog.categories.values()
+        ],
+        "windows": [
+            {"value": value, "label": label, "is_current": value == query.window}
+            for value, label in RatingWindow.choices
+        ],
+    }
+
+
+def _recompute_commands(query: BoardQuery, board: BoardInfo | None) -> list[str]:
+    bootstrap = board.bootstrap_rounds if board else 1000
+    seed = board.seed if board else 0
+    check = (
+        f"python -m leaderboard.ratings votes-{query.mode}.csv "
+        f"--bootstrap {bootstrap} --seed {seed}"
+    )
+    if query.category:
+        check += f" --category {query.category}"
+    return [
+        f"python manage.py export_votes --mode {query.mode} -o votes-{query.mode}.csv",
+        check,
+        "python manage.py ratings    # refits and stores every leaderboard",
+    ]
+
+
+def home_context() -> dict:
+    catalog = queries.catalog()
+    all_boards = queries.boards()
+    arenas = []
+    for mode, label in ArenaMode.choices:
+        query = BoardQuery(mode=mode)
+        board = all_boards.get(query.key)
+        rated = [row for row in board_rows(board) if row.rating is not None]
+        arenas.append(
+            {
+                "mode": mode,
+                "label": label,
+                "phrase": MODE_PHRASES[mode],
+                "board": board,
+                "rows": rated[:HOME_BOARD_ROWS],
+                "count": len(rated),
+                "url": board_links(query)["page"],
+                "charts": [
+                    landscape_chart(build_landscape(rated, metric), query) for metric in METRICS
+                ]
+                if rated
+                else [],
+            }
+        )
+    live = [o for o in catalog.offerings.values() if catalog.is_live(o)]
+    fastest = [row for row in offering_rows(live) if row.rank is not None][:5]
+    return {
+        "arenas": arenas,
+        "fastest": fastest,
+        "models": catalog_rows(),
+        "provider_count": sum(1 for p in catalog.providers.values() if p.is_active),
+        "challenge_count": sum(1 for c in catalog.challenges.values() if c.is_active),
+        "snapshot": current_snapshot(),
+        "has_demo": queries.has_demo_data(),
+    }
+
+
+def catalog_rows() -> list[dict]:
+    """Every model with its providers, cheapest price and overall rank in each arena."""
+    catalog = queries.catalog()
+    boards = queries.boards()
+    ranks = {
+        mode: {r.model_slug: r.rank for r in board.rated}
+        if (board := boards.get((mode, "", RatingWindow.ALL_TIME)))
+        else {}
+        for mode in ArenaMode.values
+    }
+    return [
+        {
+            "model": model,
+            "providers": [catalog.providers[o.provider_slug] for o in catalog.offerings_of(slug)],
+            "cheapest": cheapest_offering(slug),
+            "t2i_rank": ranks[ArenaMode.TEXT_TO_IMAGE].get(slug),
+            "edit_rank": ranks[ArenaMode.EDIT].get(slug),
+        }
+        for slug, model in catalog.models.items()
+    ]
+
+
+def models_index_context() -> dict:
+    return {"models": catalog_rows()}
+
+
+def providers_index_context() -> dict:
+    catalog = queries.catalog()
+    stats = queries.offering_stats()
+    providers = []
+    for provider in catalog.providers.values():
+        offerings = catalog.offerings_by(provider.slug)
+        provider_stats = [stats[o.id] for o in offerings if o.id in stats]
+        requests = sum(s.sample_count for s in provider_stats)
+        successes = sum(s.success_count for s in provider_stats)
+        providers.append(
+            {
+                "provider": provider,
+                "offerings": len(offerings),
+                "requests": requests,
+                "success_rate": successes / requests if requests else None,
+            }
+        )
+    return {"providers": providers}
+
+
+def challenges_index_context() -> dict:
+    catalog = queries.catalog()
+    votes: dict[str, int] = defaultdict(int)
+    for tally in queries.vote_tallies():
+        if tally.challenge_slug:
+            votes[tally.challenge_slug] += tally.votes
+    groups = []
+    for mode, label in ArenaMode.choices:
+        challenges = [c for c in catalog.challenges.values() if c.mode == mode]
+        groups.append(
+            {
+                "label": label,
+                "challenges": [
+                    {
+                        "challenge": c,
+                        "category": catalog.categories[c.category_slug],
+                        "votes": votes.get(c.slug, 0),
+                    }
+                    for c in challenges
+                ],
+            }
+        )
+    return {"groups": groups}
+
+
+def provider_context(slug: str) -> dict:
+    catalog = queries.catalog()
+    provider = catalog.providers.get(slug)
+    if provider is None:
+        raise BadQuery(f"There is no provider {slug!r}.", status=404)
+    # By median generation time (offering_rows' order), inactive offerings last.
+    rows = sorted(offering_rows(catalog.offerings_by(slug)), key=lambda r: not r.is_live)
+    measured = [row for row in rows if row.stats is not None]
+    requests = sum(row.stats.sample_count for row in measured)
+    successes = sum(row.stats.success_count for row in measured)
+    failure_totals: dict[str, int] = defaultdict(int)
+    for row in measured:
+        for name, count, _share in row.failures:
+            failure_totals[name] += count
+    days = queries.daily_success(slug)
+    daily_totals: dict = {}
+    for entry in days:
+        total = daily_totals.setdefault(entry.day, [0, 0])
+        total[0] += entry.requests
+        total[1] += entry.successes
+    window_days = max((row.stats.window_days for row in measured), default=30)
+    return {
+        "provider": provider,
+        "rows": rows,
+        "requests": requests,
+        "success_rate": successes / requests if requests else None,
+        "gateway_requests": sum(row.stats.gateway_sample_count for row in measured),
+        "window_days": window_days,
+        "computed_at": max((row.stats.computed_at for row in measured), default=None),
+        "failure_rows": [row for row in measured if row.failures],
+        "failure_totals": sorted(failure_totals.items(), key=lambda item: -item[1]),
+        "failure_classes": FAILURE_CLASSES,
+        "daily": [
+            {"day": day, "requests": n, "successes": ok, "rate": ok / n if n else None}
+            for day, (n, ok) in sorted(daily_totals.items())
+        ],
+        "success_chart": ChartView(
+            url=chart_url("chart-provider-success", slug=slug),
+            title=f"{provider.name}: success rate per day",
+            alt=(
+                f"Line chart of {provider.name}'s daily success rate over the last {window_days} "
+                "days, for all its offerings together and for each offering. The table below "
+                "gives the daily figures."
+            ),
+        ),
+        "has_demo": queries.has_demo_data(),
+    }
+
+
+def challenge_context(slug: str) -> dict:
+    catalog = queries.catalog()
+    challenge = catalog.challenges.get(slug)
+    if challenge is None:
+        raise BadQuery(f"There is no challenge {slug!r}.", status=404)
+    generations = queries.challenge_generations(slug)
+    images, seen = [], set()
+    for generation in generations:  # newest first: one image per model
+        if generation.model_slug in seen:
+            continue
+        seen.add(generation.model_slug)
+        offering = catalog.offerings[generation.offering_id]
+        images.append(
+            {
+                "generation": generation,
+                "model": catalog.models[generation.model_slug],
+                "provider": catalog.providers[offering.provider_slug],
+            }
+        )
+    images.sort(key=lambda image: image["model"].name)
+    tallies = [t for t in queries.vote_tallies() if t.challenge_slug == slug]
+    standings = []
+    for model_slug in sorted({t.model_x for t in tallies} | {t.model_y for t in tallies}):
+        records = records_of(model_slug, tallies)
+        standings.append(combine(records, challenge=challenge, every_opponent=True))
+    standings.sort(key=lambda r: (-(r.win_share or 0), -r.votes, r.model.name))
+    pairs = [
+        {
+            "x": catalog.models[t.model_x],
+            "y": catalog.models[t.model_y],
+            "tally": t,
+        }
+        for t in sorted(tallies, key=lambda t: -t.votes)
+    ]
+    return {
+        "challenge": challenge,
+        "category": catalog.categories[challenge.category_slug],
+        "mode_label": MODE_LABELS[challenge.mode],
+        "images": images,
+        "standings": standings,
+        "pairs": pairs,
+        "votes": sum(t.votes for t in tallies),
+        "has_demo": queries.has_demo_data(),
+    }
+
+
+# Chart data ----------------------------------------------------------------------------
+
+
+def landscape_for_chart(metric: str, query: BoardQuery) -> tuple[Landscape, str]:
+    """The landscape of one board and the chart's title."""
+    rows = [row for row in board_rows(queries.boards().get(query.key)) if row.rating is not None]
+    title = f"{METRICS[metric]['title']}, {MODE_PHRASES[query.mode]}"
+    if query.category:
+        title += f", {queries.catalog().categories[query.category].name}"
+    if query.window != RatingWindow.ALL_TIME:
+        title += f", {WINDOW_LABELS[query.window].lower()}"
+    return build_landscape(rows, metric), title
+
+
+def history_series(model_slug: str) -> list[Series]:
+    """Online Elo per arena from the overall all-time boards."""
+    series = []
+    for mode, label in ArenaMode.choices:
+        board = queries.boards().get((mode, "", RatingWindow.ALL_TIME))
+        rating = board.rating_of(model_slug) if board else None
+        if rating is not None and rating.elo_history:
+            series.append(Series(mode, label, tuple(tuple(p) for p in rating.elo_history)))
+    return series
+
+
+def latency_series(model_slug: str) -> list[Series]:
+    """Each offering's cumulative distribution of successful generation times (seconds)."""
+    catalog = queries.catalog()
+    distributions = queries.latency_distributions(model_slug)
+    series = []
+    for row in offering_rows(catalog.offerings_of(model_slug, active_only=False)):
+        distribution = distributions.get(row.offering.id)
+        if distribution is None:
+            continue
+        points = tuple(
+            (ms / 1000.0, float(q))
+            for ms, q in zip(distribution.quantiles_ms, queries.CDF_QUANTILES, strict=True)
+        )
+        label = f"{row.provider.name} (n={distribution.samples:,})"
+        series.append(Series(row.provider.slug, label, points, is_emphasised=row.rank == 1))
+    return series
+
+
+def success_series(provider_slug: str) -> list[Series]:
+    """Daily success rate of the provider overall (emphasised) and of each offering."""
+    catalog = queries.catalog()
+    per_offering: dict[int, list] = defaultdict(list)
+    totals: dict = {}
+    for entry in queries.daily_success(provider_slug):
+        per_offering[entry.offering_id].append((entry.day, entry.successes / entry.requests))
+        total = totals.setdefault(entry.day, [0, 0])
+        total[0] += entry.requests
+        total[1] += entry.successes
+    if not totals:
+        return []
+    series = [
+        Series(
+            "all",
+            "All offerings",
+            tuple((day, ok / n) for day, (n, ok) in sorted(totals.items())),
+            is_emphasised=True,
+        )
+    ]
+    # The busiest offerings only: more lines than this would be unreadable.
+    busiest = sorted(per_offering, key=lambda oid: -len(per_offering[oid]))[:6]
+    for offering_id in sorted(busiest, key=lambda oid: catalog.offerings[oid].model_slug):
+        offering = catalog.offerings[offering_id]
+        series.append(
+            Series(
+                offering.model_slug,
+                catalog.models[offering.model_slug].name,
+                tuple(per_offering[offering_id]),
+            )
+        )
+    return series
