@@ -139,10 +139,13 @@ class ReadOnlyFactsAdmin(admin.ModelAdmin):
 
 @admin.register(Matchup)
 class MatchupAdmin(ReadOnlyFactsAdmin):
-    list_display = ["code", "challenge", "short_voter", "served_at", "expires_at", "voted_at"]
+    list_display = [
+        "code", "challenge", "model_a", "model_b", "short_voter", "served_at", "expires_at",
+        "voted_at",
+    ]  # fmt: skip
     list_filter = ["challenge__mode", ("voted_at", admin.EmptyFieldListFilter)]
     search_fields = ["code", "voter"]
-    list_select_related = ["challenge"]
+    list_select_related = ["challenge", "model_a", "model_b"]
     date_hierarchy = "served_at"
 
     @admin.display(description="voter")
@@ -229,6 +232,71 @@ class VoterExclusionAdmin(admin.ModelAdmin):
         elif obj.lift_reason.strip() and "lift_reason" in form.changed_data:
             services.include_voter(obj.voter, obj.lift_reason, by=user)
         obj.refresh_from_db()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# The OpenAI-compatible API (leaderboard/gateway): keys and their usage.
+from django.utils import timezone  # noqa: E402
+
+from leaderboard.models import ApiKey, ApiRequest  # noqa: E402
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    """Keys are created by `manage.py create_api_key` (the only place a key is ever shown);
+    here they are renamed, limited, revoked, and their usage read. Revoked keys stay
+    so their requests remain attributable."""
+
+    list_display = [
+        "name", "prefix", "is_active", "rate_limit_per_minute", "request_count", "image_count",
+        "cost_usd", "last_used_at", "created_at", "revoked_at",
+    ]  # fmt: skip
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
+    fields = [
+        "name", "prefix", "rate_limit_per_minute", "revoked_at", "created_at", "request_count",
+        "image_count", "cost_usd", "last_used_at",
+    ]  # fmt: skip
+    readonly_fields = [
+        "prefix", "created_at", "request_count", "image_count", "cost_usd", "last_used_at",
+    ]  # fmt: skip
+    actions = ["revoke"]
+
+    @admin.display(boolean=True, description="active")
+    def is_active(self, obj):
+        return obj.is_active
+
+    @admin.action(description="Revoke the selected keys")
+    def revoke(self, request, queryset):
+        revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        self.message_user(request, f"{revoked} key(s) revoked; they stop working at once.")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiRequest)
+class ApiRequestAdmin(admin.ModelAdmin):
+    """Every call to the API, read-only; its upstream attempts are gateway BenchSamples."""
+
+    list_display = [
+        "created_at", "api_key", "endpoint", "image_model", "status_code", "error_code",
+        "images_requested", "images_returned", "attempts", "providers", "cost_usd", "duration_ms",
+    ]  # fmt: skip
+    list_filter = ["endpoint", "status_code", "api_key", "image_model"]
+    list_select_related = ["api_key", "image_model"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False

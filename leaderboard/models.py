@@ -341,6 +341,14 @@ class Matchup(models.Model):
     challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="matchups")
     generation_a = models.ForeignKey(Generation, on_delete=models.PROTECT, related_name="+")
     generation_b = models.ForeignKey(Generation, on_delete=models.PROTECT, related_name="+")
+    # The models behind A and B, copied from the generations when serving, so a vote
+    # needs no join to know them (and the admin can list served pairs).
+    model_a = models.ForeignKey(
+        ImageModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    model_b = models.ForeignKey(
+        ImageModel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     voter = models.CharField(max_length=64, db_index=True, help_text="Hash of the voter session")
     ip_hash = models.CharField(max_length=64, blank=True)
     served_at = models.DateTimeField()
@@ -545,3 +553,71 @@ class ArenaRateCounter(models.Model):
 
     def __str__(self):
         return f"{self.key} @{self.bucket}: {self.hits}"
+
+
+class ApiKey(models.Model):
+    """A bearer key of the OpenAI-compatible API. Only its SHA-256 is stored.
+
+    The key itself is shown once, by `manage.py create_api_key`; ``prefix`` (its first
+    characters) is enough to recognise it in the admin and in logs, not to use it.
+    Revoking sets ``revoked_at``; rows are kept so usage stays attributable.
+    """
+
+    name = models.CharField(max_length=120)
+    prefix = models.CharField(max_length=16, help_text="First characters of the key, for display")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Requests per minute; empty uses GATEWAY_RATE_LIMIT_PER_MINUTE, 0 is unlimited",
+    )
+    # The current fixed one-minute rate window (unix time // 60) and its request count.
+    rate_window = models.BigIntegerField(default=0, editable=False)
+    rate_window_requests = models.PositiveIntegerField(default=0, editable=False)
+    request_count = models.PositiveBigIntegerField(default=0)
+    image_count = models.PositiveBigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class ApiRequest(models.Model):
+    """One call to the OpenAI-compatible API by one key: what was asked, what it cost.
+
+    Each upstream attempt behind it is a BenchSample with source "gateway".
+    """
+
+    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="requests")
+    created_at = models.DateTimeField(db_index=True)
+    endpoint = models.CharField(max_length=20, help_text="generations, edits or models")
+    image_model = models.ForeignKey(
+        ImageModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status_code = models.PositiveSmallIntegerField()
+    error_code = models.CharField(max_length=40, blank=True)
+    images_requested = models.PositiveSmallIntegerField(default=0)
+    images_returned = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Upstream requests sent")
+    providers = models.CharField(max_length=200, blank=True, help_text="Providers that served it")
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
+    duration_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API request"
+        indexes = [models.Index(fields=["api_key", "created_at"])]
+
+    def __str__(self):
+        return f"{self.endpoint} {self.status_code} at {self.created_at:%Y-%m-%d %H:%M:%S}"

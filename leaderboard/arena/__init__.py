@@ -1,0 +1,1 @@
+"""The blind arena: serve two anonymous images, take a vote, reveal the models."""

@@ -1,0 +1,434 @@
+"""Load benchmark of the arena: many simulated voters against gunicorn on loopback.
+
+    python -m leaderboard.arena.loadtest                      # SQLite, fresh database
+    python -m leaderboard.arena.loadtest --db postgres        # a fresh PostgreSQL database
+
+It builds a throwaway site (fresh database, the catalog, placeholder images),
+starts gunicorn with production settings (DEBUG=0, WhiteNoise, CSRF on), and runs
+`--voters` concurrent voters for `--duration` seconds. Each voter does what the
+arena's script does: fetch the next matchup as JSON, then POST a vote with the CSRF
+token (and, with --fetch-images, first download both images). A share of votes is
+submitted twice at once, like a double click; exactly one of the two may succeed.
+
+Printed: acknowledged votes per second, p50/p99 latency per request kind, errors,
+and the votes recorded in the database against those acknowledged (a lost or
+duplicated vote shows up as a difference). Rate limits are raised for the run: all
+voters share one IP, and the benchmark measures throughput, not the limiter's verdict.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+OUTCOMES = ["a", "b", "tie", "both_bad"]
+RAISED_LIMIT = "100000000"
+
+
+@dataclass
+class Tally:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    acknowledged: int = 0
+    refused_duplicates: int = 0
+    double_submits: int = 0
+    errors: Counter = field(default_factory=Counter)
+    server_cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
+
+    def timed(self, kind: str, started: float) -> None:
+        self.latencies[kind].append(time.perf_counter() - started)
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def site_environment(workdir: Path, database_url: str, args) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        SECURE_HSTS_SECONDS="0",
+        DATABASE_URL=database_url,
+        PAIRWISE_VAR_DIR=str(workdir),
+        MEDIA_ROOT=str(workdir / "media"),
+        STATIC_ROOT=str(workdir / "static"),
+        ARENA_IMAGE_DIR=str(workdir / "arena-images"),
+        ARENA_MIN_VOTE_MS=str(args.min_vote_ms),
+        LOG_LEVEL="ERROR",
+    )
+    if args.keep_sqlite_connections:
+        # A what-if, not the project's settings: the same settings with persistent
+        # SQLite connections, to measure that change before proposing it.
+        (workdir / "loadtest_settings.py").write_text(
+            "from leaderboard.settings import *  # noqa: F403\n"
+            'DATABASES["default"]["CONN_MAX_AGE"] = None  # noqa: F405\n'
+        )
+        env["DJANGO_SETTINGS_MODULE"] = "loadtest_settings"
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(workdir), env.get("PYTHONPATH")]))
+    for name in (
+        "ARENA_SERVE_LIMIT_PER_VOTER",
+        "ARENA_SERVE_LIMIT_PER_IP",
+        "ARENA_VOTE_LIMIT_PER_VOTER",
+        "ARENA_VOTE_LIMIT_PER_IP",
+    ):
+        env[name] = RAISED_LIMIT
+    return env
+
+
+def run(command: list[str], env: dict[str, str]) -> None:
+    subprocess.run(command, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def prepare_site(env: dict[str, str], workdir: Path) -> None:
+    manage = [PYTHON, "manage.py"]
+    run([*manage, "migrate", "--noinput", "-v0"], env)
+    run([*manage, "loaddata", "catalog", "-v0"], env)
+    shutil.copytree(REPO / "fixtures" / "media", workdir / "media", dirs_exist_ok=True)
+    run([*manage, "collectstatic", "--noinput", "-v0"], env)
+    run(
+        [
+            *manage,
+            "shell",
+            "-c",
+            "from leaderboard.arena.demo import ensure_demo_generations as make; make(side=512)",
+        ],
+        env,
+    )
+
+
+def create_postgres_database(admin_url: str) -> tuple[str, str]:
+    import psycopg
+
+    name = f"pairwise_load_{os.getpid()}"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return name, admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def count_recorded(database_url: str) -> tuple[int, int, int]:
+    """(votes, distinct matchups voted on, matchups marked voted) in the database."""
+    sql = (
+        "SELECT (SELECT count(*) FROM leaderboard_vote),"
+        " (SELECT count(DISTINCT matchup_id) FROM leaderboard_vote),"
+        " (SELECT count(*) FROM leaderboard_matchup WHERE voted_at IS NOT NULL)"
+    )
+    if database_url.startswith("sqlite:///"):
+        with sqlite3.connect(database_url.removeprefix("sqlite:///")) as connection:
+            return connection.execute(sql).fetchone()
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as connection:
+        return connection.execute(sql).fetchone()
+
+
+def start_gunicorn(env: dict[str, str], port: int, args) -> subprocess.Popen:
+    command = [
+        GUNICORN,
+        "leaderboard.wsgi",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(args.workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(args.threads),
+        "--keep-alive",
+        "30",
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+    ]
+    # The server's log (e.g. Django's warning for each refused double submit) goes to a
+    # file in the work directory, not into the report.
+    log = open(Path(env["PAIRWISE_VAR_DIR"]) / "gunicorn.log", "ab")  # noqa: SIM115
+    return subprocess.Popen(
+        command, cwd=REPO, env=env, start_new_session=True, stdout=log, stderr=log
+    )
+
+
+def wait_until_up(base_url: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base_url + "/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not come up")
+
+
+async def voter(base_url: str, deadline: float, tally: Tally, args, rng: random.Random) -> None:
+    """One simulated voter: the page once, then fetch/vote as arena.js does.
+
+    In the "script" flow (arena.js) a vote's JSON answer carries the next matchup, so
+    each vote is one request; the "two-step" flow fetches /arena/next before each vote.
+    """
+    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
+    # verify=False: plain HTTP on loopback; it skips loading CA certificates per client.
+    async with httpx.AsyncClient(
+        base_url=base_url, timeout=30, limits=limits, verify=False
+    ) as client:
+        try:
+            page = await client.get("/arena/")
+            token = CSRF_INPUT.search(page.text).group(1)
+        except (httpx.HTTPError, AttributeError) as error:
+            tally.errors[f"setup: {type(error).__name__}"] += 1
+            return
+        json_headers = {"Accept": "application/json"}
+        vote_headers = {
+            **json_headers,
+            "X-CSRFToken": token,
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        matchup = None
+        while time.monotonic() < deadline:
+            try:
+                if matchup is None or args.flow == "two-step":
+                    started = time.perf_counter()
+                    response = await client.get("/arena/next?mode=t2i", headers=json_headers)
+                    tally.timed("serve", started)
+                    if response.status_code != 200:
+                        tally.errors[f"serve {response.status_code}"] += 1
+                        continue
+                    matchup = response.json()["matchup"]
+                if args.fetch_images:
+                    started = time.perf_counter()
+                    images = await asyncio.gather(
+                        *(client.get(slot["image_url"]) for slot in matchup["slots"])
+                    )
+                    tally.timed("images", started)
+                    for image in images:
+                        if image.status_code != 200:
+                            tally.errors[f"image {image.status_code}"] += 1
+                body = f"outcome={rng.choice(OUTCOMES)}".encode()
+                is_double = rng.random() < args.double_share
+                started = time.perf_counter()
+                if is_double:
+                    responses = await asyncio.gather(
+                        *(
+                            client.post(matchup["vote_url"], content=body, headers=vote_headers)
+                            for _ in range(2)
+                        )
+                    )
+                else:
+                    responses = [
+                        await client.post(matchup["vote_url"], content=body, headers=vote_headers)
+                    ]
+                tally.timed("vote", started)
+                statuses = sorted(r.status_code for r in responses)
+                tally.acknowledged += statuses.count(200)
+                if is_double:
+                    tally.double_submits += 1
+                    if statuses == [200, 409]:
+                        tally.refused_duplicates += 1
+                    else:
+                        tally.errors[f"double submit {statuses}"] += 1
+                elif statuses != [200]:
+                    tally.errors[f"vote {statuses[0]}"] += 1
+                accepted = [r for r in responses if r.status_code == 200]
+                matchup = accepted[0].json()["next"] if accepted else None
+            except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+                tally.errors[type(error).__name__] += 1
+                matchup = None
+
+
+async def run_voters(base_url: str, args) -> tuple[Tally, float]:
+    tally = Tally()
+    rng = random.Random(args.seed)
+    started = time.monotonic()
+    deadline = started + args.duration
+    await asyncio.gather(
+        *(
+            voter(base_url, deadline, tally, args, random.Random(rng.random()))
+            for _ in range(args.voters)
+        )
+    )
+    return tally, time.monotonic() - started
+
+
+def report(args, tally: Tally, elapsed_s: float, recorded, load_before, load_after) -> bool:
+    votes, distinct_matchups, voted_matchups = recorded
+    what_if = " (what-if: persistent SQLite connections)" if args.keep_sqlite_connections else ""
+    print(f"database           {args.db}{what_if}")
+    print(
+        f"server             gunicorn gthread, {args.workers} workers x {args.threads} threads, "
+        f"{os.cpu_count()} cores"
+    )
+    print(f"voters             {args.voters} concurrent, {elapsed_s:.1f} s, flow {args.flow}")
+    print(f"load average       {load_before} before, {load_after} after")
+    per_vote = 1000 / max(1, tally.acknowledged)
+    server_s, client_s = tally.server_cpu_s, tally.client_cpu_s
+    print(
+        f"cpu                server {server_s:.1f} s ({server_s * per_vote:.2f} ms/vote), "
+        f"load generator {client_s:.1f} s ({client_s * per_vote:.2f} ms/vote)"
+    )
+    print(
+        f"acknowledged votes {tally.acknowledged:,} ({tally.acknowledged / elapsed_s:,.0f} votes/s)"
+    )
+    print(
+        f"recorded votes     {votes:,} (matchups voted: {voted_matchups:,}, "
+        f"distinct: {distinct_matchups:,})"
+    )
+    print(
+        f"double submits     {tally.double_submits:,}, second submit refused (409) in "
+        f"{tally.refused_duplicates:,}"
+    )
+    for kind, values in tally.latencies.items():
+        print(
+            f"latency {kind:<10} p50 {percentile(values, 0.5) * 1000:6.1f} ms  "
+            f"p99 {percentile(values, 0.99) * 1000:6.1f} ms  (n={len(values):,}, "
+            f"mean {statistics.fmean(values) * 1000:.1f} ms)"
+        )
+    errors = sum(tally.errors.values())
+    print(f"errors             {errors}" + (f" {dict(tally.errors)}" if errors else ""))
+    ok = errors == 0 and votes == tally.acknowledged == distinct_matchups == voted_matchups
+    relation = "==" if votes == tally.acknowledged else "!="
+    print(f"verdict            {'OK' if ok else 'FAILED'}: recorded {relation} acknowledged")
+    return ok
+
+
+def process_tree_cpu_s(root_pid: int) -> float:
+    """User + system CPU seconds of a process and its children (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == root_pid or ppid == root_pid:
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def load_average() -> str:
+    return "/".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--pg-admin-url",
+        default=os.environ.get(
+            "LOADTEST_PG_ADMIN_URL", "postgresql://pairwise:pairwise@127.0.0.1:5432/postgres"
+        ),
+        help="A PostgreSQL URL allowed to CREATE DATABASE (the run uses a fresh one).",
+    )
+    parser.add_argument("--voters", type=int, default=32)
+    parser.add_argument("--duration", type=float, default=20.0, help="Seconds of load.")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes.")
+    parser.add_argument("--threads", type=int, default=4, help="Threads per worker.")
+    parser.add_argument("--port", type=int, default=0, help="0: a free port.")
+    parser.add_argument(
+        "--flow",
+        choices=["script", "two-step"],
+        default="script",
+        help="script: the vote's answer carries the next matchup (arena.js); "
+        "two-step: GET /arena/next before every vote.",
+    )
+    parser.add_argument("--double-share", type=float, default=0.05, help="Share of double submits.")
+    parser.add_argument("--fetch-images", action="store_true", help="Also download both images.")
+    parser.add_argument("--min-vote-ms", type=int, default=0, help="ARENA_MIN_VOTE_MS for the run.")
+    parser.add_argument(
+        "--keep-sqlite-connections",
+        action="store_true",
+        help="What-if: run the site with persistent SQLite connections (CONN_MAX_AGE=None) "
+        "instead of the project's one connection per request.",
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", action="store_true", help="Keep the work directory.")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="pairwise-load-"))
+    pg_name = None
+    if args.db == "postgres":
+        pg_name, database_url = create_postgres_database(args.pg_admin_url)
+    else:
+        database_url = f"sqlite:///{workdir / 'load.sqlite3'}"
+    port = args.port or free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    server = None
+    try:
+        env = site_environment(workdir, database_url, args)
+        print(f"preparing a fresh site in {workdir} ...", flush=True)
+        prepare_site(env, workdir)
+        server = start_gunicorn(env, port, args)
+        wait_until_up(base_url)
+        # A short warm-up so every worker has its catalog and connections.
+        warmup = argparse.Namespace(**{**vars(args), "duration": 2.0, "double_share": 0.0})
+        asyncio.run(run_voters(base_url, warmup))
+        before = count_recorded(database_url)
+        load_before = load_average()
+        server_cpu, client_cpu = process_tree_cpu_s(server.pid), time.process_time()
+        tally, elapsed = asyncio.run(run_voters(base_url, args))
+        tally.server_cpu_s = process_tree_cpu_s(server.pid) - server_cpu
+        tally.client_cpu_s = time.process_time() - client_cpu
+        load_after = load_average()
+        after = count_recorded(database_url)
+        recorded = tuple(a - b for a, b in zip(after, before, strict=True))
+        ok = report(args, tally, elapsed, recorded, load_before, load_after)
+    finally:
+        if server is not None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        if pg_name:
+            drop_postgres_database(args.pg_admin_url, pg_name)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if ok else 1
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

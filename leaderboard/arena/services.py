@@ -1,0 +1,338 @@
+"""The one module that writes arena rows: matchups served, votes cast, voters excluded.
+
+Views, the admin and the demo crowd call these functions; none of them writes arena
+rows itself. Each write runs inside transaction.atomic().
+
+Serving and voting are the arena's hot path (hundreds of requests a second). Building
+their few statements with the ORM on every request cost ten times the database work
+itself (about 300 us against 20 us per statement), so those statements are written
+below in plain SQL that SQLite (>= 3.35, for RETURNING) and PostgreSQL both run; the
+tests run on both. Everything off the hot path uses the ORM.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from leaderboard.arena.errors import (
+    AlreadyVoted,
+    ArenaError,
+    InvalidVote,
+    MatchupExpired,
+    MatchupNotFound,
+    MatchupNotVoted,
+)
+from leaderboard.arena.pool import arena_catalog
+from leaderboard.arena.sampling import Sampler, matchup_key
+from leaderboard.models import Matchup, Vote, VoteOutcome, VoterExclusion
+
+MATCHUP_CODE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# How far back "never show a voter the same matchup twice" looks.
+RECENT_MATCHUPS = 100
+AUTOMATIC = "automatic"
+
+# The matchup with its challenge's arena mode and category (what a vote records).
+FIND_MATCHUP = """
+    SELECT m.*, c.mode AS mode, c.category_id AS category_id
+    FROM leaderboard_matchup m JOIN leaderboard_challenge c ON c.id = m.challenge_id
+    WHERE m.code = %s
+"""
+RECENT_IMAGE_PAIRS = """
+    SELECT generation_a_id, generation_b_id FROM leaderboard_matchup
+    WHERE voter = %s ORDER BY served_at DESC LIMIT %s
+"""
+INSERT_MATCHUP = """
+    INSERT INTO leaderboard_matchup (code, challenge_id, generation_a_id, generation_b_id,
+        model_a_id, model_b_id, voter, ip_hash, served_at, expires_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
+"""
+# The claim: one conditional UPDATE, so two submits at the same instant cannot both win.
+CLAIM_MATCHUP = """
+    UPDATE leaderboard_matchup SET voted_at = %s
+    WHERE id = %s AND voter = %s AND voted_at IS NULL AND expires_at > %s
+"""
+ACTIVE_EXCLUSION = """
+    SELECT reason FROM leaderboard_voterexclusion WHERE voter = %s AND lifted_at IS NULL
+"""
+INSERT_VOTE = """
+    INSERT INTO leaderboard_vote (matchup_id, model_a_id, model_b_id, outcome, mode,
+        category_id, challenge_id, voter, created_at, decision_ms, is_flagged,
+        is_excluded, exclusion_reason, is_demo)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
+"""
+
+# One sampler per worker process: it holds the side-balancing blocks.
+_sampler = Sampler()
+
+
+def _db_time(moment: datetime):
+    """A datetime as the database backend stores it (SQLite: UTC text, as the ORM does)."""
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _saved(instance):
+    """Mark a model instance built from a row we wrote ourselves as a saved row."""
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return instance
+
+
+def serve_matchup(
+    *,
+    voter: str,
+    mode: str,
+    category: str | None = None,
+    ip_hash: str = "",
+    now: datetime | None = None,
+    sampler: Sampler | None = None,
+) -> Matchup | None:
+    """Store and return a new matchup for `voter` in arena `mode` (optionally one category).
+
+    Returns None when the arena has no two models with images for any challenge. The
+    matchup carries `mode` and `category_id` of its challenge, as found ones do.
+    """
+    now = now or timezone.now()
+    catalog = arena_catalog(mode)
+    table = catalog.table(category)
+    if not table.pairs:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(RECENT_IMAGE_PAIRS, [voter, RECENT_MATCHUPS])
+        seen = {matchup_key(a, b) for a, b in cursor.fetchall()}
+    pick = (sampler or _sampler).pick(table, seen)
+    matchup = Matchup(
+        code=secrets.token_urlsafe(32),
+        challenge_id=pick.challenge_id,
+        generation_a_id=pick.generation_a_id,
+        generation_b_id=pick.generation_b_id,
+        model_a_id=pick.model_a_id,
+        model_b_id=pick.model_b_id,
+        voter=voter,
+        ip_hash=ip_hash,
+        served_at=now,
+        expires_at=now + timedelta(seconds=settings.ARENA_MATCHUP_EXPIRY_S),
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            INSERT_MATCHUP,
+            [
+                matchup.code,
+                matchup.challenge_id,
+                matchup.generation_a_id,
+                matchup.generation_b_id,
+                matchup.model_a_id,
+                matchup.model_b_id,
+                voter,
+                ip_hash,
+                _db_time(matchup.served_at),
+                _db_time(matchup.expires_at),
+            ],
+        )
+        matchup.pk = cursor.fetchone()[0]
+    matchup.mode = mode
+    matchup.category_id = catalog.challenges[pick.challenge_id].category_id
+    return _saved(matchup)
+
+
+def _find(code: str, voter: str) -> Matchup:
+    if not isinstance(code, str) or not MATCHUP_CODE.match(code):
+        raise MatchupNotFound()
+    matchup = next(iter(Matchup.objects.raw(FIND_MATCHUP, [code])), None)
+    # Constant-time comparison: a foreign voter learns nothing, not even by timing.
+    if matchup is None or not secrets.compare_digest(matchup.voter, voter):
+        raise MatchupNotFound()
+    return matchup
+
+
+def get_open_matchup(
+    code: str, voter: str, *, allow_voted: bool = False, now: datetime | None = None
+) -> Matchup:
+    """The matchup `code` if it was served to `voter` and can still be voted on.
+
+    Raises MatchupNotFound for malformed, unknown or someone else's codes (404),
+    AlreadyVoted once it has a vote (409) and MatchupExpired after expiry (410).
+    With `allow_voted` (for its images) a voted matchup is returned at any age.
+    """
+    matchup = _find(code, voter)
+    if matchup.voted_at is not None:
+        if allow_voted:
+            return matchup
+        raise AlreadyVoted()
+    if matchup.expires_at <= (now or timezone.now()):
+        raise MatchupExpired()
+    return matchup
+
+
+def get_voted_matchup(code: str, voter: str) -> Matchup:
+    """The matchup `code` of `voter` once voted on: the only way to see who was who."""
+    matchup = _find(code, voter)
+    if matchup.voted_at is None:
+        raise MatchupNotVoted()
+    return matchup
+
+
+def record_vote(
+    matchup: Matchup,
+    outcome: str,
+    *,
+    voter: str,
+    now: datetime | None = None,
+    is_demo: bool = False,
+) -> Vote:
+    """Store `voter`'s vote on `matchup`, exactly once, or raise without storing anything.
+
+    The matchup is claimed with one conditional UPDATE (not voted, not expired, same
+    voter) before the vote is inserted, so of two submissions arriving at the same
+    instant one claims it and the other finds it voted. A vote cast sooner than
+    ARENA_MIN_VOTE_MS after serving is stored flagged; a voter whose flagged share
+    passes the threshold is excluded from the ratings.
+    """
+    if outcome not in VoteOutcome.values:
+        raise InvalidVote()
+    now = now or timezone.now()
+    decision_ms = max(0, int((now - matchup.served_at).total_seconds() * 1000))
+    if not hasattr(matchup, "mode"):  # a Matchup loaded by other means than these services
+        matchup.mode, matchup.category_id = matchup.challenge.mode, matchup.challenge.category_id
+    vote = Vote(
+        matchup_id=matchup.pk,
+        model_a_id=matchup.model_a_id,
+        model_b_id=matchup.model_b_id,
+        outcome=outcome,
+        mode=matchup.mode,
+        category_id=matchup.category_id,
+        challenge_id=matchup.challenge_id,
+        voter=voter,
+        created_at=now,
+        decision_ms=decision_ms,
+        is_flagged=decision_ms < settings.ARENA_MIN_VOTE_MS,
+        is_demo=is_demo,
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(CLAIM_MATCHUP, [_db_time(now), matchup.pk, voter, _db_time(now)])
+        if cursor.rowcount != 1:
+            raise _why_unclaimable(matchup.pk, voter)
+        cursor.execute(ACTIVE_EXCLUSION, [voter])
+        exclusion = cursor.fetchone()
+        vote.is_excluded = exclusion is not None
+        vote.exclusion_reason = exclusion[0] if exclusion else ""
+        cursor.execute(
+            INSERT_VOTE,
+            [
+                vote.matchup_id,
+                vote.model_a_id,
+                vote.model_b_id,
+                vote.outcome,
+                vote.mode,
+                vote.category_id,
+                vote.challenge_id,
+                voter,
+                _db_time(now),
+                decision_ms,
+                vote.is_flagged,
+                vote.is_excluded,
+                vote.exclusion_reason,
+                is_demo,
+            ],
+        )
+        vote.pk = cursor.fetchone()[0]
+        if vote.is_flagged and exclusion is None:
+            _exclude_if_mostly_flagged(voter, now)
+    matchup.voted_at = now
+    return _saved(vote)
+
+
+def record_vote_and_serve_next(
+    matchup: Matchup,
+    outcome: str,
+    *,
+    voter: str,
+    category: str | None = None,
+    ip_hash: str = "",
+) -> tuple[Vote, Matchup | None]:
+    """Record a vote and serve the voter's next matchup of the same arena, together.
+
+    This is what the page's script asks for: the reveal and the next matchup in one
+    answer. One transaction means one commit (and one write lock on SQLite); a
+    failure stores neither, and the open matchup can be voted on again.
+    """
+    with transaction.atomic():
+        vote = record_vote(matchup, outcome, voter=voter)
+        upcoming = serve_matchup(voter=voter, mode=matchup.mode, category=category, ip_hash=ip_hash)
+    return vote, upcoming
+
+
+def _why_unclaimable(matchup_id: int, voter: str) -> ArenaError:
+    state = Matchup.objects.filter(pk=matchup_id, voter=voter).values("voted_at").first()
+    if state is None:
+        return MatchupNotFound()
+    return AlreadyVoted() if state["voted_at"] is not None else MatchupExpired()
+
+
+def _exclude_if_mostly_flagged(voter: str, now: datetime) -> None:
+    # A voter an admin has excluded or re-included before is left to the admin.
+    if VoterExclusion.objects.filter(voter=voter).exists():
+        return
+    totals = Vote.objects.filter(voter=voter).aggregate(
+        total=Count("id"), flagged=Count("id", filter=Q(is_flagged=True))
+    )
+    total, flagged = totals["total"], totals["flagged"]
+    threshold = settings.ARENA_FLAGGED_SHARE_PERCENT
+    if total >= settings.ARENA_FLAG_MIN_VOTES and flagged * 100 > threshold * total:
+        exclude_voter(
+            voter,
+            f"{flagged} of {total} votes ({flagged / total:.0%}) came faster than "
+            f"{settings.ARENA_MIN_VOTE_MS} ms after serving; the limit is {threshold}%.",
+            by=AUTOMATIC,
+            now=now,
+        )
+
+
+def exclude_voter(
+    voter: str, reason: str, *, by: str = "", now: datetime | None = None
+) -> VoterExclusion:
+    """Leave all of `voter`'s votes (past and future) out of the ratings, with a reason.
+
+    The votes stay in the database, marked excluded with the reason. Raises ValueError
+    without a reason or when the voter is already excluded.
+    """
+    reason = reason.strip()[:200]
+    if not reason:
+        raise ValueError("An exclusion needs a reason.")
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            exclusion = VoterExclusion.objects.create(
+                voter=voter,
+                reason=reason,
+                is_automatic=by == AUTOMATIC,
+                created_at=now,
+                created_by=by,
+            )
+            exclusion.excluded_votes = Vote.objects.filter(voter=voter).update(
+                is_excluded=True, exclusion_reason=reason
+            )
+            exclusion.save(update_fields=["excluded_votes"])
+    except IntegrityError:
+        raise ValueError("This voter is already excluded.") from None
+    return exclusion
+
+
+def include_voter(voter: str, reason: str, *, by: str = "", now: datetime | None = None) -> int:
+    """Lift `voter`'s active exclusion: their votes count again. Returns the votes restored."""
+    reason = reason.strip()[:200]
+    if not reason:
+        raise ValueError("Re-including a voter needs a reason.")
+    with transaction.atomic():
+        lifted = VoterExclusion.objects.filter(voter=voter, lifted_at__isnull=True).update(
+            lifted_at=now or timezone.now(), lifted_by=by, lift_reason=reason
+        )
+        if not lifted:
+            return 0
+        return Vote.objects.filter(voter=voter).update(is_excluded=False, exclusion_reason="")

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from leaderboard.arena import views
+from leaderboard.models import ArenaMode
+
+# Matchup codes are validated by services.get_open_matchup, so a forged one gets the
+# arena's own 404 rather than the resolver's.
+app_name = "arena"
+urlpatterns = [
+    path("", views.arena_page, {"mode": ArenaMode.TEXT_TO_IMAGE}, name="t2i"),
+    path("edit/", views.arena_page, {"mode": ArenaMode.EDIT}, name="edit"),
+    path("next", views.next_matchup, name="next"),
+    path("vote/<str:code>", views.vote, name="vote"),
+    path("reveal/<str:code>", views.reveal_page, name="reveal"),
+    path("image/<str:code>/<slug:image>", views.image, name="image"),
+]

@@ -1,0 +1,66 @@
+"""The background event loop that runs the benchmark adapters for the (sync) web views.
+
+Django views here are synchronous (gunicorn sync workers, runserver threads). Each
+process starts one daemon thread with one asyncio loop on first use; views hand it
+coroutines with ``run`` and wait for the result. The loop owns one pooled
+``httpx.AsyncClient`` per provider (built by ``bench.http.make_client``, the only
+place clients are built), so connections are reused across requests, and the
+parallel requests that emulate ``n`` run side by side on it. ``asyncio.run`` per
+request would instead open fresh connections (and TLS handshakes) every time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Coroutine
+
+import httpx
+
+from bench.http import make_client
+
+# Connections per provider client: room for several requests of n=10 at once.
+MAX_CONNECTIONS_PER_PROVIDER = 64
+
+
+class _Upstream:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid: int | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            # A forked worker inherits the object but not the thread: start its own.
+            if self._loop is None or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="gateway-upstream", daemon=True
+                )
+                thread.start()
+                self._loop, self._pid, self._clients = loop, os.getpid(), {}
+            return self._loop
+
+    def run(self, coroutine: Coroutine, timeout_s: float):
+        """Run ``coroutine`` on the loop and return its result; TimeoutError after ``timeout_s``."""
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
+        try:
+            return future.result(timeout=timeout_s)
+        except TimeoutError:
+            future.cancel()
+            raise
+
+    def client(self, provider_slug: str, read_timeout_s: float) -> httpx.AsyncClient:
+        """The provider's shared client; call from coroutines running on the loop only."""
+        client = self._clients.get(provider_slug)
+        if client is None:
+            client = make_client(
+                read_timeout_s=read_timeout_s, max_connections=MAX_CONNECTIONS_PER_PROVIDER
+            )
+            self._clients[provider_slug] = client
+        return client
+
+
+upstream = _Upstream()

@@ -1,0 +1,193 @@
+"""The runner against the simulator: rows, files, selection, caps, back-off, keys."""
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bench.runner import run_benchmark
+from leaderboard.models import BenchRun, BenchSample, Generation
+from tests.bench.builders import ALL_KINDS, challenge, fast_profile, simulated_catalog
+from tests.bench.conftest import set_profile
+
+
+def run(database_url, media_root, simulator, **options):
+    options.setdefault("suite", "tiny")
+    options.setdefault("poll_interval_s", 0.005)
+    return run_benchmark(
+        database_url,
+        media_root,
+        base_url_overrides={"simulated": simulator.base_url},
+        **options,
+    )
+
+
+def test_a_run_fills_samples_and_generations_for_every_protocol(
+    database_url, media_root, simulator
+):
+    offerings = simulated_catalog()
+    challenge("lighthouse", "A lighthouse at dawn")
+    challenge("fox", "A red fox in snow")
+
+    summary = run(database_url, media_root, simulator, repeat=2, concurrency=4)
+
+    assert summary.status == "finished"
+    assert summary.counts == {"ok": 20}
+    run_row = BenchRun.objects.get()
+    assert run_row.status == "finished" and run_row.finished_at is not None
+    assert run_row.suite == "tiny"
+    samples = BenchSample.objects.filter(run=run_row)
+    assert samples.count() == 20
+    assert {s.offering_id for s in samples} == {o.id for o in offerings}
+    for sample in samples:
+        assert sample.status == "ok" and sample.source == "bench" and sample.mode == "t2i"
+        assert (
+            (sample.width, sample.height)
+            == (96, 96)
+            == (sample.requested_width, sample.requested_height)
+        )
+        assert 0 < sample.submit_ttfb_ms <= sample.generation_ms
+        assert 0 < sample.ttfb_ms <= sample.generation_ms
+        assert sample.generation_ms >= 25  # 5 ms queue + 20 ms processing, injected
+        assert sample.cost_usd == Decimal("0.03")
+        assert sample.generation.challenge_id == sample.challenge_id
+    assert Generation.objects.count() == 20
+    generation = Generation.objects.first()
+    path = Path(media_root) / generation.image.name
+    assert generation.image.name == f"generations/{generation.sha256[:2]}/{generation.sha256}.png"
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert generation.bytes == path.stat().st_size and generation.content_type == "image/png"
+    assert generation.seed in (42, 43)
+    assert run_row.spent_usd == Decimal("0.6")
+
+
+def test_edit_challenges_go_only_to_models_that_edit_with_their_references(
+    database_url, media_root, simulator
+):
+    simulated_catalog(("replicate",), does_edit=False)
+    editing = simulated_catalog(
+        ("fal_queue", "openai_images", "bfl"), does_edit=True, provider_slug="editors"
+    )
+    challenge("bald-man", "Make him bald", mode="edit", references=2)
+
+    summary = run_benchmark(
+        database_url,
+        media_root,
+        suite="tiny",
+        poll_interval_s=0.005,
+        base_url_overrides={"simulated": simulator.base_url, "editors": simulator.base_url},
+    )
+
+    assert summary.counts == {"ok": 3}
+    assert set(BenchSample.objects.values_list("offering_id", flat=True)) == {o.id for o in editing}
+    assert set(BenchSample.objects.values_list("mode", flat=True)) == {"edit"}
+    assert [job.references for job in simulator.simulator.jobs.values()] == [2, 2, 2]
+
+
+def test_a_provider_without_its_key_is_skipped_with_a_clear_message(
+    database_url, media_root, simulator, capsys
+):
+    simulated_catalog(("replicate",), provider_slug="paid", api_key_env="PAIRWISE_TEST_MISSING_KEY")
+    simulated_catalog(("openai_images",))
+    challenge("fox")
+
+    summary = run_benchmark(
+        database_url,
+        media_root,
+        suite="tiny",
+        environ={},
+        base_url_overrides={"simulated": simulator.base_url, "paid": simulator.base_url},
+        progress_stream=__import__("sys").stdout,
+    )
+
+    out = capsys.readouterr().out
+    assert (
+        "skipping provider paid (1 offerings): "
+        "environment variable PAIRWISE_TEST_MISSING_KEY is not set" in out
+    )
+    assert summary.counts == {"ok": 1} and summary.skipped_providers == ["paid"]
+    assert "paid" in BenchRun.objects.get().note
+
+
+def test_the_spending_cap_records_the_rest_as_skipped_without_sending_them(
+    database_url, media_root, simulator
+):
+    simulated_catalog(("openai_images",))
+    challenge("fox")
+
+    summary = run(database_url, media_root, simulator, repeat=5, concurrency=1, max_cost_usd="0.07")
+
+    assert summary.counts == {"ok": 2, "skipped": 3}
+    assert len(simulator.simulator.jobs) == 2
+    skipped = BenchSample.objects.filter(status="skipped")
+    assert all("spending cap of $0.07 reached" in s.error for s in skipped)
+    assert all(s.generation_ms is None and s.cost_usd is None for s in skipped)
+    assert BenchRun.objects.get().spent_usd == Decimal("0.06")
+
+
+def test_a_429_makes_the_runner_wait_for_retry_after_before_that_provider_again(
+    database_url, media_root, simulator
+):
+    set_profile(simulator, fast_profile({"failures": {"rate_limited": 1.0}, "retry_after_s": 0.25}))
+    simulated_catalog(("replicate",))
+    challenge("fox")
+
+    summary = run(database_url, media_root, simulator, repeat=3, concurrency=1)
+
+    assert summary.counts == {"rate_limited": 3}
+    assert simulator.simulator.jobs == {}  # refused on the create call: no job exists
+    samples = list(BenchSample.objects.order_by("started_at"))
+    gaps = [
+        (b.started_at - a.started_at).total_seconds()
+        for a, b in zip(samples, samples[1:], strict=False)
+    ]
+    assert all(gap >= 0.24 for gap in gaps), gaps
+    assert all(s.http_status == 429 and s.status == "rate_limited" for s in samples)
+
+
+def test_the_simulator_url_can_come_from_the_environment(database_url, media_root, simulator):
+    simulated_catalog(("fal_sync",))
+    challenge("fox")
+
+    summary = run_benchmark(
+        database_url,
+        media_root,
+        suite="tiny",
+        environ={"PAIRWISE_SIMULATOR_URL": simulator.base_url},
+    )
+
+    assert summary.counts == {"ok": 1}
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_each_protocol_reports_its_failures_as_samples(kind, database_url, media_root, simulator):
+    set_profile(simulator, fast_profile({"failures": {"server_error": 1.0}}))
+    simulated_catalog((kind,))
+    challenge("fox")
+
+    summary = run(database_url, media_root, simulator)
+
+    sample = BenchSample.objects.get()
+    assert summary.counts == {"http_5xx": 1}
+    assert sample.generation is None and sample.http_status >= 500 and sample.error
+
+
+def test_progress_is_a_redrawn_bar_on_a_terminal_and_plain_lines_otherwise(
+    database_url, media_root, simulator
+):
+    import io
+
+    from bench.runner import _Progress
+
+    simulated_catalog(("openai_images",))
+    challenge("fox")
+    terminal, log = io.StringIO(), io.StringIO()
+    terminal.isatty = lambda: True
+
+    for stream in (terminal, log):
+        run(database_url, media_root, simulator, repeat=2, progress_stream=stream)
+
+    assert "\r\033[K[" in terminal.getvalue() and "2/2" in terminal.getvalue()
+    lines = [line for line in log.getvalue().splitlines() if line.startswith("sample ")]
+    assert len(lines) == 2 and all(" simulated/sim-openai-images fox ok " in line for line in lines)
+    assert _Progress(3, None).is_tty is False
