@@ -61,11 +61,11 @@ class VoteTable:
         return VoteTable(*(column[mask] for column in self.__dict__.values()))
 
 
-def load_votes(mode: str) -> VoteTable:
-    """Every non-excluded vote of one arena mode, oldest first."""
+def load_votes(mode: str, until: datetime) -> VoteTable:
+    """Every non-excluded vote of one arena mode cast up to `until`, oldest first."""
     slugs = dict(ImageModel.objects.values_list("pk", "slug"))
     rows = list(
-        Vote.objects.filter(mode=mode, is_excluded=False)
+        Vote.objects.filter(mode=mode, is_excluded=False, created_at__lte=until)
         .order_by("created_at", "pk")
         .values_list("model_a_id", "model_b_id", "outcome", "category_id", "created_at")
     )
@@ -97,7 +97,7 @@ def refresh_leaderboards(
     boards: list[tuple[Leaderboard, list[Rating]]] = []
     total_votes = 0
     for mode in ArenaMode.values:
-        table = load_votes(mode)
+        table = load_votes(mode, until=now)
         total_votes += len(table.outcome)
         for window, days in WINDOW_DAYS.items():
             in_window = (
@@ -207,13 +207,19 @@ def prune_leaderboards(keep: int = 3) -> int:
     return deleted
 
 
-def write_votes_csv(stream, *, mode: str, include_excluded: bool = False) -> int:
+def write_votes_csv(
+    stream, *, mode: str, include_excluded: bool = False, until: datetime | None = None
+) -> int:
     """Write one arena mode's anonymized votes as CSV; returns the row count.
 
     No voter, session, IP or matchup id leaves the database: only what the rating
     needs (models, winner), plus category, challenge and time for recomputation.
+    With `until` (a leaderboard's computed_at) the file holds exactly the votes
+    that leaderboard was fitted on.
     """
     votes = Vote.objects.filter(mode=mode).order_by("created_at", "pk")
+    if until is not None:
+        votes = votes.filter(created_at__lte=until)
     if not include_excluded:
         votes = votes.filter(is_excluded=False)
     writer = csv.writer(stream, lineterminator="\n")

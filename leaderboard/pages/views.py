@@ -15,7 +15,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
 from leaderboard.leaderboards import write_votes_csv
-from leaderboard.models import ArenaMode
+from leaderboard.models import ArenaMode, Leaderboard
 from leaderboard.pages import charts, model_page, presenters, queries
 from leaderboard.pages.cache import cached, current_snapshot
 from leaderboard.pages.landscape import METRICS
@@ -210,12 +210,21 @@ def _export_file(mode: str, version: str) -> Path:
     # Write aside, then rename: a concurrent download never sees half a file.
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".votes-{mode}-", suffix=".csv")
     with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
-        write_votes_csv(stream, mode=mode)
+        write_votes_csv(stream, mode=mode, until=_fitted_until(mode))
     os.replace(temporary, path)
     for old in directory.glob(f"votes-{mode}-*.csv"):
         if old != path:
             old.unlink(missing_ok=True)
     return path
+
+
+def _fitted_until(mode: str):
+    """The moment the current boards were fitted: the export then matches them exactly."""
+    return (
+        Leaderboard.objects.filter(mode=mode, is_current=True)
+        .values_list("computed_at", flat=True)
+        .first()
+    )
 
 
 def healthz(request):

@@ -25,7 +25,7 @@ def cast_votes(n, *, seed=1, mode="t2i", category=None, age_days=0, voter="crowd
     rng = np.random.default_rng(seed)
     models = {m.slug: m for m in ImageModel.objects.filter(slug__in=TRUE_RATINGS)}
     slugs = list(TRUE_RATINGS)
-    created = timezone.now() - timedelta(days=age_days)
+    created = timezone.now() - timedelta(days=age_days, seconds=n)
     votes = []
     for k in range(n):
         a, b = rng.choice(len(slugs), size=2, replace=False)
@@ -148,3 +148,14 @@ def test_old_computations_are_pruned(catalog):
     for _ in range(5):
         call_command("ratings", bootstrap=5, keep=2, stdout=io.StringIO())
     assert Leaderboard.objects.values("computed_at").distinct().count() == 2
+
+
+def test_the_export_can_stop_at_the_moment_a_board_was_fitted(catalog):
+    from leaderboard.leaderboards import write_votes_csv
+
+    cast_votes(100, seed=8)
+    call_command("ratings", bootstrap=5, stdout=io.StringIO())
+    fitted_at = Leaderboard.objects.filter(is_current=True).first().computed_at
+    cast_votes(30, seed=9, age_days=-1)  # arrive after the fit
+    assert write_votes_csv(io.StringIO(), mode="t2i") == 130
+    assert write_votes_csv(io.StringIO(), mode="t2i", until=fitted_at) == 100
