@@ -143,6 +143,9 @@ elif _database["ENGINE"] not in (
     raise ImproperlyConfigured(
         f"DATABASE_URL uses {_database['ENGINE']}; Pairwise supports SQLite and PostgreSQL."
     )
+if os.environ.get("TEST_DATABASE_NAME"):
+    # Two test runs at once on one machine need two test databases.
+    _database["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -219,9 +222,6 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
-# Pairwise's own settings.
-# The loopback simulator that the `simulated` provider points at (bench/simulator).
-SIMULATOR_URL = os.environ.get("SIMULATOR_URL", "http://127.0.0.1:8765")
 # Serve MEDIA_ROOT from Django itself when DEBUG is off (small single-host installs);
 # large deployments point the web server at MEDIA_ROOT instead.
 SERVE_MEDIA = env_bool("SERVE_MEDIA", False)

@@ -8,17 +8,19 @@ through the arena's services, and the ratings and stats commands fit the rest.
 Each step is skipped when its data already exists, so running it again is cheap.
 """
 
+import contextlib
 import io
 import shutil
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from leaderboard.leaderboards import refresh_leaderboards
-from leaderboard.models import BenchSample, Generation, ImageModel, Vote
+from leaderboard.models import BenchSample, Generation, ImageModel, Provider, Vote
 from leaderboard.provider_stats import refresh_offering_stats
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
@@ -57,7 +59,8 @@ class Command(BaseCommand):
         self.say(str(refresh_offering_stats()))
         self.say(f"demo ready in {time.monotonic() - started:.1f} s")
         if serve:
-            call_command("runserver", addrport, use_reloader=False)
+            with simulated_provider_running(self.say):
+                call_command("runserver", addrport, use_reloader=False)
 
     def say(self, line: str) -> None:
         self.stdout.write(line)
@@ -66,6 +69,23 @@ class Command(BaseCommand):
 def copy_fixture_media(media_root: Path) -> None:
     """Copy the fixtures' reference images into MEDIA_ROOT (idempotent)."""
     shutil.copytree(FIXTURES_DIR / "media", media_root, dirs_exist_ok=True)
+
+
+@contextlib.contextmanager
+def simulated_provider_running(say):
+    """Keep the simulator on the `simulated` provider's own port while the site runs,
+    so the OpenAI-compatible API and `manage.py bench run` work against the demo."""
+    from bench.simulator import serve_in_thread
+
+    base_url = Provider.objects.get(slug="simulated").base_url
+    port = urlsplit(base_url).port
+    try:
+        with serve_in_thread(port=port, profile=SIMULATOR_PROFILE):
+            say(f"simulated providers listening at {base_url}")
+            yield
+    except OSError as error:
+        say(f"simulated providers not started ({error}); is another simulator on {base_url}?")
+        yield
 
 
 def benchmark_simulated_providers(*, repeat: int):
