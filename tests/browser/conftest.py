@@ -21,7 +21,10 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API is open it leaves an event
+# loop running in the main thread, and pytest-django reorders tests so that other
+# modules (asyncio.run in bench's tests) would otherwise run inside that window.
+@pytest.fixture(scope="module")
 def browser():
     # Playwright's sync API runs an event loop in the test thread; Django's
     # async-safety check would otherwise refuse the ORM calls the tests make.
