@@ -228,11 +228,15 @@ class Profile:
 # --- images -----------------------------------------------------------------------------
 
 
-def render_image(text: str, width: int, height: int, fmt: str = "PNG") -> bytes:
-    """A real image of ``width`` x ``height`` pixels: ``text`` on a colour from its hash."""
+def render_image(text: str, width: int, height: int, fmt: str = "PNG", variant: str = "") -> bytes:
+    """A real image of ``width`` x ``height`` pixels: ``text`` on a colour from its hash.
+
+    ``variant`` (the model id) changes the colour but is never drawn, so two models'
+    answers to one prompt differ the way real ones do without naming the model.
+    """
     from PIL import Image, ImageDraw, ImageFont
 
-    digest = hashlib.sha256(text.encode()).digest()
+    digest = hashlib.sha256(f"{variant}\n{text}".encode()).digest()
     background = tuple(64 + value // 2 for value in digest[:3])
     image = Image.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(image)
@@ -628,7 +632,7 @@ class Simulator:
         width, height = job.width, job.height
         if job.outcome == "wrong_size":
             width, height = max(1, width // 2), max(1, height // 2)
-        key = (job.prompt, width, height, job.fmt)
+        key = (job.prompt, width, height, job.fmt, job.model)
         image = self._images.get(key)
         if image is None:
             # Encoding a large image takes milliseconds: off the loop, other answers go on.

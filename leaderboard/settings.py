@@ -122,7 +122,6 @@ try:
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {error}") from None
 if _database["ENGINE"] == "django.db.backends.sqlite3":
-    _database["CONN_MAX_AGE"] = 0
     _database["OPTIONS"] = {
         # Concurrent writers wait for the lock (busy timeout, seconds) instead of
         # failing; IMMEDIATE takes the write lock at BEGIN so a reader never has

@@ -3,17 +3,22 @@
     python -m leaderboard.arena.loadtest                      # SQLite, fresh database
     python -m leaderboard.arena.loadtest --db postgres        # a fresh PostgreSQL database
 
-It builds a throwaway site (fresh database, the catalog, placeholder images),
-starts gunicorn with production settings (DEBUG=0, WhiteNoise, CSRF on), and runs
-`--voters` concurrent voters for `--duration` seconds. Each voter does what the
-arena's script does: fetch the next matchup as JSON, then POST a vote with the CSRF
-token (and, with --fetch-images, first download both images). A share of votes is
-submitted twice at once, like a double click; exactly one of the two may succeed.
+It builds a throwaway site (fresh database, the catalog, placeholder images), starts
+gunicorn with production settings (DEBUG=0, WhiteNoise, CSRF and CSP on, gthread
+workers with keep-alive), and runs `--voters` concurrent voters (httpx, async) for
+`--duration` seconds. Each voter loads the arena page once for its cookies and CSRF
+token, then does what arena.js does: POST a vote with the token and get back the
+reveal and the next matchup as JSON (`--flow two-step` instead fetches
+/arena/next before every vote). A share of votes is submitted twice at once, like
+a double click: exactly one of the two must succeed.
 
-Printed: acknowledged votes per second, p50/p99 latency per request kind, errors,
-and the votes recorded in the database against those acknowledged (a lost or
-duplicated vote shows up as a difference). Rate limits are raised for the run: all
-voters share one IP, and the benchmark measures throughput, not the limiter's verdict.
+Printed: acknowledged votes per second, p50/p99 latency, errors, the votes recorded
+in the database against those acknowledged (a lost or duplicated vote shows as a
+difference), and the CPU each side used per vote. The load generator shares the
+machine's cores with the server (and with anything else running), so the report
+also gives the rate the measured CPU per vote would allow on otherwise idle cores.
+Rate limits are raised for the run: all voters share one IP, and the benchmark
+measures throughput, not the limiter's verdict.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class Tally:
     double_submits: int = 0
     errors: Counter = field(default_factory=Counter)
     server_cpu_s: float = 0.0
+    database_cpu_s: float = 0.0
     client_cpu_s: float = 0.0
 
     def timed(self, kind: str, started: float) -> None:
@@ -214,7 +220,11 @@ async def voter(base_url: str, deadline: float, tally: Tally, args, rng: random.
         except (httpx.HTTPError, AttributeError) as error:
             tally.errors[f"setup: {type(error).__name__}"] += 1
             return
-        json_headers = {"Accept": "application/json"}
+        # The voter's cookies (session, CSRF) go in a fixed header from here on: httpx's
+        # cookie jar costs the load generator more CPU than the rest of a request.
+        cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+        client.cookies.clear()
+        json_headers = {"Accept": "application/json", "Cookie": cookie}
         vote_headers = {
             **json_headers,
             "X-CSRFToken": token,
@@ -234,7 +244,10 @@ async def voter(base_url: str, deadline: float, tally: Tally, args, rng: random.
                 if args.fetch_images:
                     started = time.perf_counter()
                     images = await asyncio.gather(
-                        *(client.get(slot["image_url"]) for slot in matchup["slots"])
+                        *(
+                            client.get(slot["image_url"], headers={"Cookie": cookie})
+                            for slot in matchup["slots"]
+                        )
                     )
                     tally.timed("images", started)
                     for image in images:
@@ -297,10 +310,20 @@ def report(args, tally: Tally, elapsed_s: float, recorded, load_before, load_aft
     print(f"voters             {args.voters} concurrent, {elapsed_s:.1f} s, flow {args.flow}")
     print(f"load average       {load_before} before, {load_after} after")
     per_vote = 1000 / max(1, tally.acknowledged)
-    server_s, client_s = tally.server_cpu_s, tally.client_cpu_s
+    server_s, database_s, client_s = tally.server_cpu_s, tally.database_cpu_s, tally.client_cpu_s
+    database = (
+        f"postgres backends {database_s:.1f} s ({database_s * per_vote:.2f} ms/vote), "
+        if args.db == "postgres"
+        else ""
+    )
     print(
-        f"cpu                server {server_s:.1f} s ({server_s * per_vote:.2f} ms/vote), "
-        f"load generator {client_s:.1f} s ({client_s * per_vote:.2f} ms/vote)"
+        f"cpu                gunicorn {server_s:.1f} s ({server_s * per_vote:.2f} ms/vote), "
+        f"{database}load generator {client_s:.1f} s ({client_s * per_vote:.2f} ms/vote)"
+    )
+    total_ms = (server_s + database_s + client_s) * per_vote
+    print(
+        f"capacity estimate  {os.cpu_count() * 1000 / total_ms:,.0f} votes/s if the run had "
+        f"all {os.cpu_count()} cores to itself ({total_ms:.2f} ms of CPU per vote)"
     )
     print(
         f"acknowledged votes {tally.acknowledged:,} ({tally.acknowledged / elapsed_s:,.0f} votes/s)"
@@ -327,8 +350,9 @@ def report(args, tally: Tally, elapsed_s: float, recorded, load_before, load_aft
     return ok
 
 
-def process_tree_cpu_s(root_pid: int) -> float:
-    """User + system CPU seconds of a process and its children (Linux /proc)."""
+def cpu_seconds(select) -> float:
+    """User + system CPU seconds of the processes `select(pid, ppid, cmdline)` picks
+    (Linux /proc; processes that have exited are not counted)."""
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0.0
     for entry in Path("/proc").iterdir():
@@ -336,12 +360,21 @@ def process_tree_cpu_s(root_pid: int) -> float:
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        pid, ppid = int(entry.name), int(fields[1])
-        if pid == root_pid or ppid == root_pid:
+        if select(int(entry.name), int(fields[1]), cmdline):
             total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def server_cpu_s(gunicorn_pid: int, pg_name: str | None) -> tuple[float, float]:
+    """CPU seconds of gunicorn (master and workers) and of this run's PostgreSQL backends."""
+    web = cpu_seconds(lambda pid, ppid, cmd: gunicorn_pid in (pid, ppid))
+    database = cpu_seconds(
+        lambda pid, ppid, cmd: cmd.startswith("postgres:") and f" {pg_name} " in cmd
+    )
+    return web, (database if pg_name else 0.0)
 
 
 def load_average() -> str:
@@ -361,7 +394,13 @@ def main(argv=None) -> int:
     parser.add_argument("--voters", type=int, default=32)
     parser.add_argument("--duration", type=float, default=20.0, help="Seconds of load.")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes.")
-    parser.add_argument("--threads", type=int, default=4, help="Threads per worker.")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="Threads per worker; 0: 1 on SQLite (no waits to overlap, least CPU per vote), "
+        "4 on PostgreSQL (overlaps the round trips to the database).",
+    )
     parser.add_argument("--port", type=int, default=0, help="0: a free port.")
     parser.add_argument(
         "--flow",
@@ -382,6 +421,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="Keep the work directory.")
     args = parser.parse_args(argv)
+    args.threads = args.threads or (4 if args.db == "postgres" else 1)
 
     workdir = Path(tempfile.mkdtemp(prefix="pairwise-load-"))
     pg_name = None
@@ -403,10 +443,12 @@ def main(argv=None) -> int:
         asyncio.run(run_voters(base_url, warmup))
         before = count_recorded(database_url)
         load_before = load_average()
-        server_cpu, client_cpu = process_tree_cpu_s(server.pid), time.process_time()
+        web_cpu, db_cpu = server_cpu_s(server.pid, pg_name)
+        client_cpu = time.process_time()
         tally, elapsed = asyncio.run(run_voters(base_url, args))
-        tally.server_cpu_s = process_tree_cpu_s(server.pid) - server_cpu
         tally.client_cpu_s = time.process_time() - client_cpu
+        web_after, db_after = server_cpu_s(server.pid, pg_name)
+        tally.server_cpu_s, tally.database_cpu_s = web_after - web_cpu, db_after - db_cpu
         load_after = load_average()
         after = count_recorded(database_url)
         recorded = tuple(a - b for a, b in zip(after, before, strict=True))

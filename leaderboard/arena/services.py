@@ -98,7 +98,12 @@ def serve_matchup(
     Returns None when the arena has no two models with images for any challenge. The
     matchup carries `mode` and `category_id` of its challenge, as found ones do.
     """
-    now = now or timezone.now()
+    with transaction.atomic():
+        return _serve(voter, mode, category, ip_hash, now or timezone.now(), sampler or _sampler)
+
+
+def _serve(voter, mode, category, ip_hash, now, sampler) -> Matchup | None:
+    """serve_matchup's work, in the caller's transaction."""
     catalog = arena_catalog(mode)
     table = catalog.table(category)
     if not table.pairs:
@@ -106,20 +111,19 @@ def serve_matchup(
     with connection.cursor() as cursor:
         cursor.execute(RECENT_IMAGE_PAIRS, [voter, RECENT_MATCHUPS])
         seen = {matchup_key(a, b) for a, b in cursor.fetchall()}
-    pick = (sampler or _sampler).pick(table, seen)
-    matchup = Matchup(
-        code=secrets.token_urlsafe(32),
-        challenge_id=pick.challenge_id,
-        generation_a_id=pick.generation_a_id,
-        generation_b_id=pick.generation_b_id,
-        model_a_id=pick.model_a_id,
-        model_b_id=pick.model_b_id,
-        voter=voter,
-        ip_hash=ip_hash,
-        served_at=now,
-        expires_at=now + timedelta(seconds=settings.ARENA_MATCHUP_EXPIRY_S),
-    )
-    with transaction.atomic(), connection.cursor() as cursor:
+        pick = sampler.pick(table, seen)
+        matchup = Matchup(
+            code=secrets.token_urlsafe(32),
+            challenge_id=pick.challenge_id,
+            generation_a_id=pick.generation_a_id,
+            generation_b_id=pick.generation_b_id,
+            model_a_id=pick.model_a_id,
+            model_b_id=pick.model_b_id,
+            voter=voter,
+            ip_hash=ip_hash,
+            served_at=now,
+            expires_at=now + timedelta(seconds=settings.ARENA_MATCHUP_EXPIRY_S),
+        )
         cursor.execute(
             INSERT_MATCHUP,
             [
@@ -196,7 +200,35 @@ def record_vote(
     """
     if outcome not in VoteOutcome.values:
         raise InvalidVote()
-    now = now or timezone.now()
+    with transaction.atomic():
+        return _record(matchup, outcome, voter, now or timezone.now(), is_demo)
+
+
+def record_vote_and_serve_next(
+    matchup: Matchup,
+    outcome: str,
+    *,
+    voter: str,
+    category: str | None = None,
+    ip_hash: str = "",
+) -> tuple[Vote, Matchup | None]:
+    """Record a vote and serve the voter's next matchup of the same arena, together.
+
+    This is what the page's script asks for: the reveal and the next matchup in one
+    answer. One transaction means one commit (and one write lock on SQLite); a
+    failure stores neither, and the open matchup can be voted on again.
+    """
+    if outcome not in VoteOutcome.values:
+        raise InvalidVote()
+    now = timezone.now()
+    with transaction.atomic():
+        vote = _record(matchup, outcome, voter, now, False)
+        upcoming = _serve(voter, matchup.mode, category, ip_hash, now, _sampler)
+    return vote, upcoming
+
+
+def _record(matchup: Matchup, outcome: str, voter: str, now: datetime, is_demo: bool) -> Vote:
+    """record_vote's work, in the caller's transaction."""
     decision_ms = max(0, int((now - matchup.served_at).total_seconds() * 1000))
     if not hasattr(matchup, "mode"):  # a Matchup loaded by other means than these services
         matchup.mode, matchup.category_id = matchup.challenge.mode, matchup.challenge.category_id
@@ -214,7 +246,7 @@ def record_vote(
         is_flagged=decision_ms < settings.ARENA_MIN_VOTE_MS,
         is_demo=is_demo,
     )
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(CLAIM_MATCHUP, [_db_time(now), matchup.pk, voter, _db_time(now)])
         if cursor.rowcount != 1:
             raise _why_unclaimable(matchup.pk, voter)
@@ -242,30 +274,10 @@ def record_vote(
             ],
         )
         vote.pk = cursor.fetchone()[0]
-        if vote.is_flagged and exclusion is None:
-            _exclude_if_mostly_flagged(voter, now)
+    if vote.is_flagged and exclusion is None:
+        _exclude_if_mostly_flagged(voter, now)
     matchup.voted_at = now
     return _saved(vote)
-
-
-def record_vote_and_serve_next(
-    matchup: Matchup,
-    outcome: str,
-    *,
-    voter: str,
-    category: str | None = None,
-    ip_hash: str = "",
-) -> tuple[Vote, Matchup | None]:
-    """Record a vote and serve the voter's next matchup of the same arena, together.
-
-    This is what the page's script asks for: the reveal and the next matchup in one
-    answer. One transaction means one commit (and one write lock on SQLite); a
-    failure stores neither, and the open matchup can be voted on again.
-    """
-    with transaction.atomic():
-        vote = record_vote(matchup, outcome, voter=voter)
-        upcoming = serve_matchup(voter=voter, mode=matchup.mode, category=category, ip_hash=ip_hash)
-    return vote, upcoming
 
 
 def _why_unclaimable(matchup_id: int, voter: str) -> ArenaError:

@@ -65,11 +65,9 @@ def arena_view(view):
     return wrapper
 
 
-def _serve(voter, mode, category, *, is_counted=False):
-    """A new blind matchup for the voter, or None (nothing to show, or over the limit
-    when the serve was already counted with the vote)."""
-    if not is_counted:
-        check_rate("serve", voter=voter.id, ip_hash=voter.ip_hash)
+def _serve(voter, mode, category):
+    """A new blind matchup for the voter (None when the arena has nothing to show)."""
+    check_rate("serve", voter=voter.id, ip_hash=voter.ip_hash)
     matchup = services.serve_matchup(
         voter=voter.id, mode=mode, category=category, ip_hash=voter.ip_hash
     )

@@ -1,11 +1,13 @@
 """Serving, the matchup access rule and recording votes, at the service level."""
 
+import io
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
-from leaderboard.arena import services
+from leaderboard.arena import pool, services
 from leaderboard.arena.errors import (
     AlreadyVoted,
     InvalidVote,
@@ -14,7 +16,7 @@ from leaderboard.arena.errors import (
     MatchupNotVoted,
 )
 from leaderboard.arena.sampling import matchup_key
-from leaderboard.models import ArenaMode, Matchup, Vote
+from leaderboard.models import ArenaMode, Leaderboard, Matchup, Vote
 from tests.arena.builders import build_arena
 
 ALICE = "a" * 64
@@ -207,3 +209,24 @@ def test_a_vote_faster_than_the_minimum_is_recorded_but_flagged(world, settings)
     slow = serve()
     vote = services.record_vote(slow, "a", voter=ALICE, now=slow.served_at + timedelta(seconds=5))
     assert (vote.is_flagged, vote.decision_ms) == (False, 5000)
+
+
+def test_the_sampler_weighs_pairs_by_the_current_leaderboard_or_else_by_vote_counts(world):
+    for n in range(9):
+        matchup = serve(voter=f"{n:064d}")
+        services.record_vote(matchup, "a", voter=matchup.voter)
+    before = pool.arena_catalog(ArenaMode.TEXT_TO_IMAGE)
+    assert not before.has_leaderboard
+    assert all(not s.is_rated for s in before.standings.values())
+    assert sum(s.votes for s in before.standings.values()) == 2 * 9
+
+    call_command("ratings", bootstrap=20, stdout=io.StringIO())
+    after = pool.arena_catalog(ArenaMode.TEXT_TO_IMAGE)
+    board = Leaderboard.objects.get(mode="t2i", category=None, window="all", is_current=True)
+    for rating in board.ratings.all():
+        standing = after.standings[rating.image_model_id]
+        assert (standing.ci_low, standing.ci_high, standing.votes) == (
+            rating.ci_low,
+            rating.ci_high,
+            rating.votes,
+        )
