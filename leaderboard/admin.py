@@ -41,7 +41,14 @@ class OfferingInline(admin.TabularInline):
 
 @admin.register(ImageModel)
 class ImageModelAdmin(StableSlugAdmin):
-    list_display = ["name", "vendor", "does_text_to_image", "does_edit", "offering_count", "is_active"]
+    list_display = [
+        "name",
+        "vendor",
+        "does_text_to_image",
+        "does_edit",
+        "offering_count",
+        "is_active",
+    ]
     list_filter = ["is_active", "vendor", "does_text_to_image", "does_edit", "is_open_weights"]
     search_fields = ["name", "slug", "vendor"]
     prepopulated_fields = {"slug": ["name"]}
@@ -72,7 +79,13 @@ class ProviderAdmin(StableSlugAdmin):
 
 @admin.register(Offering)
 class OfferingAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "provider_model_id", "endpoint_kind", "price_per_image_usd", "is_active"]
+    list_display = [
+        "__str__",
+        "provider_model_id",
+        "endpoint_kind",
+        "price_per_image_usd",
+        "is_active",
+    ]
     list_filter = ["provider", "endpoint_kind", "is_active", "image_model__vendor"]
     search_fields = ["provider_model_id", "image_model__name", "provider__name"]
     list_select_related = ["provider", "image_model"]
@@ -118,7 +131,15 @@ class BenchRunAdmin(admin.ModelAdmin):
 
 @admin.register(BenchSample)
 class BenchSampleAdmin(admin.ModelAdmin):
-    list_display = ["offering", "source", "status", "ttfb_ms", "generation_ms", "cost_usd", "started_at"]
+    list_display = [
+        "offering",
+        "source",
+        "status",
+        "ttfb_ms",
+        "generation_ms",
+        "cost_usd",
+        "started_at",
+    ]
     list_filter = ["status", "source", "offering__provider", "offering__image_model"]
     list_select_related = ["offering__provider", "offering__image_model"]
     date_hierarchy = "started_at"
@@ -156,8 +177,16 @@ class MatchupAdmin(ReadOnlyFactsAdmin):
 @admin.register(Vote)
 class VoteAdmin(ReadOnlyFactsAdmin):
     list_display = [
-        "created_at", "model_a", "model_b", "outcome", "mode", "decision_ms", "is_flagged",
-        "is_excluded", "exclusion_reason", "exclude_voter_link",
+        "created_at",
+        "model_a",
+        "model_b",
+        "outcome",
+        "mode",
+        "decision_ms",
+        "is_flagged",
+        "is_excluded",
+        "exclusion_reason",
+        "exclude_voter_link",
     ]
     list_filter = ["mode", "outcome", "is_flagged", "is_excluded", "is_demo", "category"]
     search_fields = ["voter", "exclusion_reason"]
@@ -197,15 +226,29 @@ class VoterExclusionAdmin(admin.ModelAdmin):
 
     form = VoterExclusionForm
     list_display = [
-        "short_voter", "reason", "is_automatic", "excluded_votes", "created_at", "created_by",
-        "is_active", "lifted_at", "lift_reason",
+        "short_voter",
+        "reason",
+        "is_automatic",
+        "excluded_votes",
+        "created_at",
+        "created_by",
+        "is_active",
+        "lifted_at",
+        "lift_reason",
     ]
     list_filter = ["is_automatic", ("lifted_at", admin.EmptyFieldListFilter)]
     search_fields = ["voter", "reason", "lift_reason"]
     date_hierarchy = "created_at"
     history_fields = [
-        "voter", "reason", "is_automatic", "created_at", "created_by", "excluded_votes",
-        "lifted_at", "lifted_by", "lift_reason",
+        "voter",
+        "reason",
+        "is_automatic",
+        "created_at",
+        "created_by",
+        "excluded_votes",
+        "lifted_at",
+        "lifted_by",
+        "lift_reason",
     ]
 
     @admin.display(description="voter")

@@ -116,8 +116,15 @@ def refresh_leaderboards(
                 with_history = category_id is None and days is None
                 boards.append(
                     build_leaderboard(
-                        votes, mode, window, category_id, models_by_slug,
-                        bootstrap=bootstrap, seed=seed, now=now, with_history=with_history,
+                        votes,
+                        mode,
+                        window,
+                        category_id,
+                        models_by_slug,
+                        bootstrap=bootstrap,
+                        seed=seed,
+                        now=now,
+                        with_history=with_history,
                     )
                 )
     with transaction.atomic():
@@ -138,8 +145,16 @@ def refresh_leaderboards(
 
 
 def build_leaderboard(
-    votes: VoteTable, mode, window, category_id, models_by_slug, *,
-    bootstrap: int, seed: int, now: datetime, with_history: bool,
+    votes: VoteTable,
+    mode,
+    window,
+    category_id,
+    models_by_slug,
+    *,
+    bootstrap: int,
+    seed: int,
+    now: datetime,
+    with_history: bool,
 ) -> tuple[Leaderboard, list[Rating]]:
     """Fit one leaderboard (unsaved rows): the engine's output mapped onto our tables."""
     board = ratings.rate(
@@ -147,15 +162,28 @@ def build_leaderboard(
     )
     history = elo_history(votes) if with_history else {}
     leaderboard = Leaderboard(
-        mode=mode, category_id=category_id, window=window, computed_at=now,
-        vote_count=len(votes.outcome), bootstrap_rounds=bootstrap, seed=seed,
+        mode=mode,
+        category_id=category_id,
+        window=window,
+        computed_at=now,
+        vote_count=len(votes.outcome),
+        bootstrap_rounds=bootstrap,
+        seed=seed,
         notes=list(board.notes),
     )
     rows = [
         Rating(
-            image_model=models_by_slug[row.model], rating=row.rating, ci_low=row.ci_low,
-            ci_high=row.ci_high, rank=row.rank, votes=row.votes, wins=row.wins,
-            losses=row.losses, ties=row.ties, both_bad=row.both_bad, win_rate=row.win_rate,
+            image_model=models_by_slug[row.model],
+            rating=row.rating,
+            ci_low=row.ci_low,
+            ci_high=row.ci_high,
+            rank=row.rank,
+            votes=row.votes,
+            wins=row.wins,
+            losses=row.losses,
+            ties=row.ties,
+            both_bad=row.both_bad,
+            win_rate=row.win_rate,
             is_provisional=row.is_provisional,
             status="" if row.status == "mle" else row.status,
             elo_history=history.get(row.model, []),
@@ -164,8 +192,13 @@ def build_leaderboard(
     ]
     rows += [
         Rating(
-            image_model=models_by_slug[unrated.model], votes=unrated.votes, wins=0, losses=0,
-            ties=0, is_provisional=True, status=unrated.detail,
+            image_model=models_by_slug[unrated.model],
+            votes=unrated.votes,
+            wins=0,
+            losses=0,
+            ties=0,
+            is_provisional=True,
+            status=unrated.detail,
         )
         for unrated in board.unrated
     ]
@@ -181,8 +214,7 @@ def elo_history(votes: VoteTable) -> dict[str, list[list]]:
     )
     history = ratings.online_elo(encoded, snapshots=ELO_HISTORY_POINTS)
     moments = [
-        datetime.fromtimestamp(t, tz=UTC).isoformat(timespec="seconds")
-        for t in history.timestamp_s
+        datetime.fromtimestamp(t, tz=UTC).isoformat(timespec="seconds") for t in history.timestamp_s
     ]
     return {
         model: [
@@ -226,12 +258,22 @@ def write_votes_csv(
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     for model_a, model_b, outcome, category, challenge, created in votes.values_list(
-        "model_a__slug", "model_b__slug", "outcome", "category__slug", "challenge__slug",
+        "model_a__slug",
+        "model_b__slug",
+        "outcome",
+        "category__slug",
+        "challenge__slug",
         "created_at",
     ).iterator(chunk_size=5000):
         writer.writerow(
-            [model_a, model_b, EXPORT_WINNER[outcome], category or "", challenge or "",
-             created.isoformat(timespec="microseconds")]
+            [
+                model_a,
+                model_b,
+                EXPORT_WINNER[outcome],
+                category or "",
+                challenge or "",
+                created.isoformat(timespec="microseconds"),
+            ]
         )
         count += 1
     return count

@@ -151,7 +151,9 @@ class Offering(models.Model):
     class Meta:
         ordering = ["image_model__name", "provider__name"]
         constraints = [
-            models.UniqueConstraint(fields=["image_model", "provider"], name="one_offering_per_pair")
+            models.UniqueConstraint(
+                fields=["image_model", "provider"], name="one_offering_per_pair"
+            )
         ]
 
     def __str__(self):
@@ -305,7 +307,9 @@ class BenchSample(models.Model):
         Challenge, null=True, blank=True, on_delete=models.SET_NULL, related_name="samples"
     )
     source = models.CharField(max_length=10, choices=SampleSource.choices, default="bench")
-    mode = models.CharField(max_length=8, choices=ArenaMode.choices, default=ArenaMode.TEXT_TO_IMAGE)
+    mode = models.CharField(
+        max_length=8, choices=ArenaMode.choices, default=ArenaMode.TEXT_TO_IMAGE
+    )
     started_at = models.DateTimeField(db_index=True)
     status = models.CharField(max_length=20, choices=SampleStatus.choices)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -456,7 +460,9 @@ class Rating(models.Model):
     both_bad = models.PositiveIntegerField(default=0)
     win_rate = models.FloatField(null=True)
     is_provisional = models.BooleanField(default=False)
-    status = models.CharField(max_length=200, blank=True, help_text="Why a rating is missing or special")
+    status = models.CharField(
+        max_length=200, blank=True, help_text="Why a rating is missing or special"
+    )
     elo_history = models.JSONField(
         default=list, blank=True, help_text="Online Elo over time: [[iso date, rating], ...]"
     )
@@ -464,7 +470,9 @@ class Rating(models.Model):
     class Meta:
         ordering = ["rank", "-rating"]
         constraints = [
-            models.UniqueConstraint(fields=["leaderboard", "image_model"], name="one_rating_per_board")
+            models.UniqueConstraint(
+                fields=["leaderboard", "image_model"], name="one_rating_per_board"
+            )
         ]
 
     def __str__(self):

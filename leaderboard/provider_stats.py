@@ -25,7 +25,10 @@ class StatsSummary:
     seconds: float
 
     def __str__(self):
-        return f"stats for {self.offerings} offerings from {self.samples:,} samples, {self.seconds:.1f} s"
+        return (
+            f"stats for {self.offerings} offerings from {self.samples:,} samples, "
+            f"{self.seconds:.1f} s"
+        )
 
 
 def load_samples(window_days: int, now: datetime) -> pd.DataFrame:
@@ -33,13 +36,32 @@ def load_samples(window_days: int, now: datetime) -> pd.DataFrame:
     rows = BenchSample.objects.filter(
         started_at__gte=now - timedelta(days=window_days), started_at__lte=now
     ).values_list(
-        "offering_id", "offering__provider__slug", "offering__provider__name",
-        "offering__image_model__slug", "offering__image_model__name", "source", "started_at",
-        "status", "ttfb_ms", "generation_ms", "submit_ttfb_ms", "cost_usd",
+        "offering_id",
+        "offering__provider__slug",
+        "offering__provider__name",
+        "offering__image_model__slug",
+        "offering__image_model__name",
+        "source",
+        "started_at",
+        "status",
+        "ttfb_ms",
+        "generation_ms",
+        "submit_ttfb_ms",
+        "cost_usd",
     )
     columns = [
-        "offering_id", "provider_slug", "provider_name", "model_slug", "model_name", "source",
-        "started_at", "status", "ttfb_ms", "generation_ms", "submit_ttfb_ms", "cost_usd",
+        "offering_id",
+        "provider_slug",
+        "provider_name",
+        "model_slug",
+        "model_name",
+        "source",
+        "started_at",
+        "status",
+        "ttfb_ms",
+        "generation_ms",
+        "submit_ttfb_ms",
+        "cost_usd",
     ]
     frame = pd.DataFrame.from_records(list(rows.iterator(chunk_size=10_000)), columns=columns)
     frame["offering_key"] = frame["provider_slug"] + "/" + frame["model_slug"]
@@ -53,7 +75,9 @@ def refresh_offering_stats(*, window_days: int = 30, now: datetime | None = None
     started = time.monotonic()
     now = now or timezone.now()
     samples = load_samples(window_days, now)
-    gateway_counts = samples[samples["source"] == SampleSource.GATEWAY].groupby("offering_id").size()
+    gateway_counts = (
+        samples[samples["source"] == SampleSource.GATEWAY].groupby("offering_id").size()
+    )
     rows = [
         OfferingStats(
             offering_id=entry["offering_id"],

@@ -31,7 +31,11 @@ def test_the_catalog_fixture_holds_a_real_catalog(catalog):
     assert Category.objects.count() >= 8
     assert Challenge.objects.count() >= 20
     assert set(Provider.objects.values_list("slug", flat=True)) >= {
-        "replicate", "fal", "bfl", "openai", "simulated"
+        "replicate",
+        "fal",
+        "bfl",
+        "openai",
+        "simulated",
     }
     for title in [
         "Man and Car in California",
@@ -72,7 +76,11 @@ def test_the_simulated_provider_serves_every_model_over_every_protocol(catalog):
     simulated = Offering.objects.filter(provider__slug="simulated")
     assert simulated.count() == ImageModel.objects.count()
     assert set(simulated.values_list("endpoint_kind", flat=True)) == {
-        "replicate", "fal_queue", "fal_sync", "bfl", "openai_images"
+        "replicate",
+        "fal_queue",
+        "fal_sync",
+        "bfl",
+        "openai_images",
     }
 
 
@@ -95,10 +103,17 @@ def test_slugs_are_unique(catalog):
 
 
 def test_a_model_with_votes_cannot_be_deleted_but_can_be_deactivated(catalog):
-    flux, nano = ImageModel.objects.get(slug="flux.2-pro"), ImageModel.objects.get(slug="nano-banana")
+    flux, nano = (
+        ImageModel.objects.get(slug="flux.2-pro"),
+        ImageModel.objects.get(slug="nano-banana"),
+    )
     Vote.objects.create(
-        model_a=flux, model_b=nano, outcome="a", mode=ArenaMode.TEXT_TO_IMAGE,
-        voter="v1", created_at=timezone.now(),
+        model_a=flux,
+        model_b=nano,
+        outcome="a",
+        mode=ArenaMode.TEXT_TO_IMAGE,
+        voter="v1",
+        created_at=timezone.now(),
     )
     with pytest.raises(ProtectedError):
         flux.delete()
@@ -134,5 +149,10 @@ def test_a_vote_needs_two_different_models(catalog):
     flux = ImageModel.objects.get(slug="flux.2-pro")
     with pytest.raises(IntegrityError), transaction.atomic():
         Vote.objects.create(
-            model_a=flux, model_b=flux, outcome="a", mode="t2i", voter="v", created_at=timezone.now()
+            model_a=flux,
+            model_b=flux,
+            outcome="a",
+            mode="t2i",
+            voter="v",
+            created_at=timezone.now(),
         )

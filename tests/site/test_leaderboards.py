@@ -31,13 +31,24 @@ def cast_votes(n, *, seed=1, mode="t2i", category=None, age_days=0, voter="crowd
         a, b = rng.choice(len(slugs), size=2, replace=False)
         p_a = 1 / (1 + 10 ** ((TRUE_RATINGS[slugs[b]] - TRUE_RATINGS[slugs[a]]) / 400))
         draw = rng.random()
-        outcome = "tie" if draw < 0.10 else "both_bad" if draw < 0.15 else (
-            "a" if rng.random() < p_a else "b"
+        outcome = (
+            "tie"
+            if draw < 0.10
+            else "both_bad"
+            if draw < 0.15
+            else ("a" if rng.random() < p_a else "b")
         )
-        votes.append(Vote(
-            model_a=models[slugs[a]], model_b=models[slugs[b]], outcome=outcome, mode=mode,
-            category=category, voter=f"{voter}-{k % 7}", created_at=created + timedelta(seconds=k),
-        ))
+        votes.append(
+            Vote(
+                model_a=models[slugs[a]],
+                model_b=models[slugs[b]],
+                outcome=outcome,
+                mode=mode,
+                category=category,
+                voter=f"{voter}-{k % 7}",
+                created_at=created + timedelta(seconds=k),
+            )
+        )
     Vote.objects.bulk_create(votes)
     return votes
 
@@ -57,8 +68,11 @@ def test_stored_ratings_equal_the_engine_on_the_same_votes(catalog):
     call_command("ratings", bootstrap=200, seed=3, stdout=io.StringIO())
     stored = current()
     expected = ratings.rate(
-        [v.model_a.slug for v in votes], [v.model_b.slug for v in votes],
-        [v.outcome for v in votes], bootstrap=200, seed=3,
+        [v.model_a.slug for v in votes],
+        [v.model_b.slug for v in votes],
+        [v.outcome for v in votes],
+        bootstrap=200,
+        seed=3,
     )
     assert set(stored) == set(TRUE_RATINGS)
     for row in expected.rows:
@@ -80,9 +94,21 @@ def test_the_vote_export_recomputes_to_the_same_leaderboard_with_the_cli(catalog
     assert header == "model_a,model_b,winner,category,challenge,timestamp"
     assert "crowd" not in export.read_text()  # no voter ids leave the database
     result = subprocess.run(
-        [sys.executable, "-m", "leaderboard.ratings", str(export), "--bootstrap", "100",
-         "--seed", "5", "--json"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "leaderboard.ratings",
+            str(export),
+            "--bootstrap",
+            "100",
+            "--seed",
+            "5",
+            "--json",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     stored = current()
@@ -98,10 +124,19 @@ def test_excluded_votes_are_left_out_and_reincluding_them_reproduces_the_board(c
     call_command("ratings", bootstrap=50, stdout=io.StringIO())
     before = {slug: r.rating for slug, r in current().items()}
     # A troll who always votes for imagen-4.
-    imagen, flux = ImageModel.objects.get(slug="imagen-4"), ImageModel.objects.get(slug="flux.2-pro")
+    imagen, flux = (
+        ImageModel.objects.get(slug="imagen-4"),
+        ImageModel.objects.get(slug="flux.2-pro"),
+    )
     Vote.objects.bulk_create(
-        Vote(model_a=imagen, model_b=flux, outcome="a", mode="t2i", voter="troll",
-             created_at=timezone.now())
+        Vote(
+            model_a=imagen,
+            model_b=flux,
+            outcome="a",
+            mode="t2i",
+            voter="troll",
+            created_at=timezone.now(),
+        )
         for _ in range(200)
     )
     call_command("ratings", bootstrap=50, stdout=io.StringIO())
@@ -121,9 +156,10 @@ def test_category_and_thirty_day_boards_use_only_their_votes(catalog):
     assert sum(r.votes for r in current(category=portraits).values()) == 2 * 200
     assert sum(r.votes for r in current(window="30d").values()) == 2 * 200
     assert sum(r.votes for r in current().values()) == 2 * 400
-    assert Leaderboard.objects.get(
-        mode="t2i", window="all", category=None, is_current=True
-    ).vote_count == 400
+    assert (
+        Leaderboard.objects.get(mode="t2i", window="all", category=None, is_current=True).vote_count
+        == 400
+    )
 
 
 def test_an_empty_arena_gives_empty_boards_not_errors(catalog):

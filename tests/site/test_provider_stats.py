@@ -19,11 +19,16 @@ def offering():
     return Offering.objects.get(provider__slug="fal", image_model__slug="flux.2-pro")
 
 
-def sample(offering, status="ok", generation_ms=None, ttfb_ms=None, age_days=0, source="bench",
-           cost="0.03"):
+def sample(
+    offering, status="ok", generation_ms=None, ttfb_ms=None, age_days=0, source="bench", cost="0.03"
+):
     return BenchSample.objects.create(
-        offering=offering, status=status, generation_ms=generation_ms, ttfb_ms=ttfb_ms,
-        started_at=timezone.now() - timedelta(days=age_days), source=source,
+        offering=offering,
+        status=status,
+        generation_ms=generation_ms,
+        ttfb_ms=ttfb_ms,
+        started_at=timezone.now() - timedelta(days=age_days),
+        source=source,
         cost_usd=Decimal(cost) if status == "ok" else None,
     )
 
@@ -48,7 +53,8 @@ def test_stats_give_exact_percentiles_success_rate_and_failures(offering):
     assert row.failures == {"http_5xx": 1, "timeout": 1}
     assert row.gateway_sample_count == 1
     assert row.cost_per_success_usd == Decimal("0.03")
-    # Wilson 95% interval for 5/7 (by hand, z=1.96: centre (5/7 + z²/14) / (1 + z²/7) = 0.6384, half-width 0.2794).
+    # Wilson 95% interval for 5/7, by hand with z=1.96:
+    # centre (5/7 + z²/14) / (1 + z²/7) = 0.6384, half-width 0.2794.
     assert row.success_ci_low == pytest.approx(0.3589, abs=1e-3)
     assert row.success_ci_high == pytest.approx(0.9178, abs=1e-3)
 

@@ -15,7 +15,11 @@ def run_manage(*args, **env):
     clean = {k: v for k, v in os.environ.items() if k not in scrubbed}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=REPO_ROOT, env={**clean, **env}, capture_output=True, text=True, timeout=120,
+        cwd=REPO_ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -46,8 +50,13 @@ def test_an_unsupported_database_url_is_refused():
 
 def test_production_settings_pass_the_deploy_check():
     result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DEBUG="0", SECRET_KEY="k" * 20 + "a1B2c3D4e5F6g7H8i9J0" + "z" * 20, ALLOWED_HOSTS="example.org",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY="k" * 20 + "a1B2c3D4e5F6g7H8i9J0" + "z" * 20,
+        ALLOWED_HOSTS="example.org",
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -1,7 +1,7 @@
 """Write the anonymized vote table as CSV, in the rating CLI's format.
 
-    python manage.py export_votes --mode t2i -o votes.csv
-    python -m leaderboard.ratings votes.csv --json     # the same numbers as the site
+python manage.py export_votes --mode t2i -o votes.csv
+python -m leaderboard.ratings votes.csv --json     # the same numbers as the site
 """
 
 import sys

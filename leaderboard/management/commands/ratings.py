@@ -1,6 +1,6 @@
 """Recompute every leaderboard from the non-excluded votes; run from cron.
 
-    */10 * * * *  cd /srv/pairwise && .venv/bin/python manage.py ratings
+*/10 * * * *  cd /srv/pairwise && .venv/bin/python manage.py ratings
 """
 
 from django.core.management.base import BaseCommand

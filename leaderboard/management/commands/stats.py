@@ -1,6 +1,6 @@
 """Recompute the stored provider statistics from BenchSamples; run from cron after bench runs.
 
-    */15 * * * *  cd /srv/pairwise && .venv/bin/python manage.py stats
+*/15 * * * *  cd /srv/pairwise && .venv/bin/python manage.py stats
 """
 
 from django.core.management.base import BaseCommand, CommandError
