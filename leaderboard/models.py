@@ -11,6 +11,7 @@ import os
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from bench.providers.base import FAILURE_CLASSES, OK, SKIPPED
 from leaderboard.pricing import PricingError, PricingRule, price_per_image_usd
 from leaderboard.sizes import SizeRules, SizeRulesError
 
@@ -281,16 +282,10 @@ class SampleSource(models.TextChoices):
     GATEWAY = "gateway", "API gateway traffic"
 
 
-class SampleStatus(models.TextChoices):
-    OK = "ok"
-    TIMEOUT = "timeout"
-    RATE_LIMITED = "rate_limited"
-    HTTP_4XX = "http_4xx"
-    HTTP_5XX = "http_5xx"
-    MODERATED = "moderated"
-    INVALID_IMAGE = "invalid_image"
-    CONNECTION_ERROR = "connection_error"
-    SKIPPED = "skipped"
+# The runner (no Django) owns the outcome classes; the table takes its choices from there.
+SampleStatus = models.TextChoices(
+    "SampleStatus", [(status.upper(), status) for status in (OK, *FAILURE_CLASSES, SKIPPED)]
+)
 
 
 class BenchSample(models.Model):

@@ -31,38 +31,29 @@ class StatsSummary:
         )
 
 
+# Where each column of bench.stats.SAMPLE_COLUMNS comes from in the ORM.
+SAMPLE_FIELDS = {
+    "offering_id": "offering_id",
+    "provider_slug": "offering__provider__slug",
+    "provider_name": "offering__provider__name",
+    "model_slug": "offering__image_model__slug",
+    "model_name": "offering__image_model__name",
+    "source": "source",
+    "started_at": "started_at",
+    "status": "status",
+    "ttfb_ms": "ttfb_ms",
+    "generation_ms": "generation_ms",
+    "submit_ttfb_ms": "submit_ttfb_ms",
+    "cost_usd": "cost_usd",
+}
+
+
 def load_samples(window_days: int, now: datetime) -> pd.DataFrame:
     """The window's samples in the columns `bench.stats` expects."""
+    columns = [column for column in stats.SAMPLE_COLUMNS if column in SAMPLE_FIELDS]
     rows = BenchSample.objects.filter(
         started_at__gte=now - timedelta(days=window_days), started_at__lte=now
-    ).values_list(
-        "offering_id",
-        "offering__provider__slug",
-        "offering__provider__name",
-        "offering__image_model__slug",
-        "offering__image_model__name",
-        "source",
-        "started_at",
-        "status",
-        "ttfb_ms",
-        "generation_ms",
-        "submit_ttfb_ms",
-        "cost_usd",
-    )
-    columns = [
-        "offering_id",
-        "provider_slug",
-        "provider_name",
-        "model_slug",
-        "model_name",
-        "source",
-        "started_at",
-        "status",
-        "ttfb_ms",
-        "generation_ms",
-        "submit_ttfb_ms",
-        "cost_usd",
-    ]
+    ).values_list(*(SAMPLE_FIELDS[column] for column in columns))
     frame = pd.DataFrame.from_records(list(rows.iterator(chunk_size=10_000)), columns=columns)
     frame["offering_key"] = frame["provider_slug"] + "/" + frame["model_slug"]
     frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
