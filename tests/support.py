@@ -4,7 +4,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = REPO_ROOT.parent / "shared"
+VOTES_DIR = REPO_ROOT / "tests" / "data" / "votes"
 
 
 def sqlalchemy_url(settings_dict: dict) -> str:

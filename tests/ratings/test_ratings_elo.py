@@ -1,14 +1,13 @@
 """Online Elo history: hand-computed updates, agreement with the arena notebook loop."""
 
 from collections import defaultdict
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from leaderboard.ratings import encode_votes, online_elo, read_votes_csv
+from tests.support import VOTES_DIR
 
-VOTES_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "votes"
 
 
 def test_two_votes_update_ratings_by_k_times_surprise():

@@ -1,8 +1,7 @@
-"""Real vote sets from ../shared/data/votes (see its README): published leaderboards
+"""Real vote sets from tests/data/votes (see its README): published leaderboards
 reproduced, finite-MLE sets matched by an independent fit, no-MLE sets handled by rule."""
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,8 +13,8 @@ from scipy.special import expit
 
 from leaderboard.ratings import count_votes, fit_bradley_terry, rate_counts, read_votes_csv
 from leaderboard.ratings.benchmark import fit_per_vote_logistic
+from tests.support import VOTES_DIR
 
-VOTES_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "votes"
 
 # GenAI-Arena fitted sklearn LogisticRegression(fit_intercept=False) at its default C=1.0
 # on every vote written twice; that L2 penalty is a N(1000, sd^2) prior with
@@ -30,7 +29,7 @@ PUBLISHED = {
 @pytest.fixture(scope="module")
 def votes_dir():
     if not VOTES_DIR.is_dir():
-        pytest.fail(f"shared vote data not found at {VOTES_DIR.resolve()} (always present in CI)")
+        pytest.fail(f"vote data not found at {VOTES_DIR} (part of the repository)")
     return VOTES_DIR
 
 
