@@ -155,6 +155,21 @@ def test_a_512_and_a_1024_image_give_two_1024_canvases_with_the_small_one_upscal
         assert close_to(small.getpixel((x, y)), colour), (x, y, small.getpixel((x, y)))
 
 
+def test_the_canvas_is_the_challenges_not_the_pairs_so_it_cannot_tell_who_is_paired(
+    settings, tmp_path
+):
+    # Two 512 px images are enlarged too when a third model of the challenge made 1024 px:
+    # a canvas sized per pair would show the voter whether that model is in the matchup.
+    image_set, served = prepare(
+        settings,
+        tmp_path,
+        {"one": halves((512, 512)), "two": halves((512, 512)), "big": halves((1024, 1024))},
+    )
+    sizes = {Image.open(io.BytesIO(data)).size for data in served.values()}
+    assert sizes == {(1024, 1024)}
+    assert len({len(data) for data in served.values()}) == 1
+
+
 def test_a_smaller_image_is_enlarged_with_lanczos():
     detailed = Image.effect_noise((300, 300), 64).convert("RGB")
     fitted = fit_onto_canvas(detailed, (600, 600))

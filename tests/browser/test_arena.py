@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from leaderboard.arena.demo import ensure_demo_generations
 from leaderboard.models import Challenge, ImageModel, Vote
-from tests.arena.builders import use_temporary_media
+from tests.arena.builders import build_arena, use_temporary_media
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOWN_CHALLENGES = ["fjord-storm", "chibi-mascot", "neon-noodle-bar"]
@@ -285,6 +285,23 @@ def test_on_a_phone_the_choices_stay_in_sight_with_both_images(
     revealed(page)
     assert is_inside(box(page.get_by_role("link", name="Next matchup")), PHONE)
     page.screenshot(path=str(artifacts_dir / "arena-phone-390x844-revealed.png"))
+
+    page.keyboard.press("n")  # the next matchup, swapped in by the script
+    ready(page)
+    assert page.locator(".references a img").count() == 2  # the references open larger
+    page.context.close()
+
+
+def test_a_small_image_and_an_off_ratio_one_reach_the_browser_on_one_canvas(
+    live_server, browser, settings, tmp_path, artifacts_dir
+):
+    use_temporary_media(settings, tmp_path)
+    settings.ARENA_IMAGE_MAX_SIDE = 1024
+    build_arena(models=2, challenges=1, sizes=[(512, 512), (1024, 576)])
+    page = open_arena(browser, live_server.url + "/arena/", DESKTOPS[0])
+    page.screenshot(path=str(artifacts_dir / "arena-fair-canvas-1366x768.png"))
+    natural = [image.evaluate("i => [i.naturalWidth, i.naturalHeight]") for image in images(page)]
+    assert natural == [[1024, 1024], [1024, 1024]]
     page.context.close()
 
 
