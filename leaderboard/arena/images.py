@@ -2,10 +2,15 @@
 
 Before a vote nothing about an image may hint at the model that made it. So every
 generation of a challenge is decoded (EXIF orientation applied, colours converted to
-sRGB), cropped to the challenge's common shape and size, and re-encoded as a baseline
-JPEG with no EXIF, XMP, ICC, comments, PNG text or C2PA/JUMBF segments. Each file is
-then padded with zero bytes after the JPEG end marker (decoders ignore them) to the
-same length as the largest one of its challenge, so Content-Length says nothing either.
+sRGB), fitted whole onto the challenge's one canvas and re-encoded as a baseline JPEG
+with no EXIF, XMP, ICC, comments, PNG text or C2PA/JUMBF segments. Each file is then
+padded with zero bytes after the JPEG end marker (decoders ignore them) to the same
+length as the largest one of its challenge, so Content-Length says nothing either.
+
+The canvas is fair to both sides: it has the challenge's shape and is as large as the
+largest image (capped at ARENA_IMAGE_MAX_SIDE), so a lower-resolution image is enlarged
+(Lanczos) and judged as it is, never does it shrink its opponent; an image of another
+shape is letterboxed with a neutral colour, never cropped.
 
 A challenge's prepared set lives in ARENA_IMAGE_DIR/<key>/, where the key hashes the
 challenge's generations and the pipeline version: new generations make a new set.
@@ -30,7 +35,7 @@ from PIL import Image, ImageCms, ImageOps
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 JPEG_QUALITY = 86
 REFERENCE_MAX_SIDE = 640
 PAD_ALIGN_BYTES = 4096
@@ -40,6 +45,11 @@ STANDARD_RATIOS = (
     (4, 5), (5, 4), (21, 9), (9, 21), (2, 1), (1, 2),
 )  # fmt: skip
 _SRGB = ImageCms.createProfile("sRGB")
+# Letterbox bars: a neutral grey, the same as the arena's image frames.
+PAD_COLOUR = (228, 228, 228)
+# Shapes closer than 2% to the canvas fill it (an invisible stretch) instead of getting
+# bars a pixel or two thick, which would tell one provider's rounding from another's.
+FILL_TOLERANCE = 0.02
 
 
 @dataclass(frozen=True)
@@ -77,24 +87,48 @@ def snap_ratio(width: int, height: int) -> tuple[int, int]:
     return min(STANDARD_RATIOS, key=lambda r: abs(math.log(r[0] / r[1]) - actual))
 
 
-def common_size(sizes: list[tuple[int, int]], max_side: int) -> tuple[int, int]:
-    """The one size every image of a challenge is shown at.
+def challenge_ratio(sizes: list[tuple[int, int]]) -> tuple[int, int]:
+    """The challenge's shape: the standard ratio most of its images have (ties: squarer)."""
+    if not sizes:
+        return (1, 1)
+    ratios = Counter(snap_ratio(w, h) for w, h in sizes)
+    return max(ratios, key=lambda r: (ratios[r], -abs(math.log(r[0] / r[1]))))
 
-    Shape: the standard ratio most of the images have (ties go to the squarer one).
-    Scale: the long side of the smallest image of that shape, capped at `max_side`,
-    so nothing is enlarged beyond what most images offer. Sides are even numbers.
+
+def common_size(sizes: list[tuple[int, int]], max_side: int) -> tuple[int, int]:
+    """The one canvas every image of a challenge is shown on.
+
+    Shape: the challenge's ratio. Scale: just large enough to hold the largest image
+    whole without shrinking it, capped at `max_side` on the long side. It is one size for
+    the whole challenge rather than per pair, so the canvas size cannot tell a voter
+    which models are in a matchup. Sides are even numbers.
     """
     if not sizes:
         return (max_side, max_side)
-    ratios = Counter(snap_ratio(w, h) for w, h in sizes)
-    ratio = max(ratios, key=lambda r: (ratios[r], -abs(math.log(r[0] / r[1]))))
-    long_side = min([max(w, h) for w, h in sizes if snap_ratio(w, h) == ratio] + [max_side])
-    rw, rh = ratio
-    if rw >= rh:
-        width, height = long_side, long_side * rh / rw
+    rw, rh = challenge_ratio(sizes)
+    width = max(max(w, h * rw / rh) for w, h in sizes)
+    height = width * rh / rw
+    scale = min(1.0, max_side / max(width, height))
+    return (max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2))
+
+
+def fit_onto_canvas(image: Image.Image, canvas: tuple[int, int]) -> Image.Image:
+    """`image` whole on a `canvas`-sized board: scaled (Lanczos) to touch its edges and
+    letterboxed with PAD_COLOUR when its shape differs; nothing is cropped."""
+    canvas_w, canvas_h = canvas
+    w, h = image.size
+    if abs(math.log((w / h) / (canvas_w / canvas_h))) <= FILL_TOLERANCE:
+        target = canvas
     else:
-        width, height = long_side * rw / rh, long_side
-    return (max(2, round(width / 2) * 2), max(2, round(height / 2) * 2))
+        scale = min(canvas_w / w, canvas_h / h)
+        target = (max(1, min(canvas_w, round(w * scale))), max(1, min(canvas_h, round(h * scale))))
+    if image.size != target:
+        image = image.resize(target, Image.Resampling.LANCZOS)
+    if target == canvas:
+        return image
+    board = Image.new("RGB", canvas, PAD_COLOUR)
+    board.paste(image, ((canvas_w - target[0]) // 2, (canvas_h - target[1]) // 2))
+    return board
 
 
 def build_image_set(
@@ -142,15 +176,15 @@ def _flatten(image: Image.Image) -> Image.Image:
 def clean_jpeg(path: Path, size: tuple[int, int] | None, max_side: int = 0) -> bytes:
     """Decode `path` and re-encode it as a metadata-free baseline JPEG.
 
-    With `size`, the image is centre-cropped and resized to exactly that size; otherwise
-    it keeps its shape and is shrunk to fit `max_side`.
+    With `size`, the whole image is fitted onto a canvas of exactly that size (see
+    `fit_onto_canvas`); otherwise it keeps its shape and is shrunk to fit `max_side`.
     """
     with Image.open(path) as opened:
         opened.load()
         image = ImageOps.exif_transpose(opened)
         image = _flatten(_to_srgb(image))
     if size is not None:
-        image = ImageOps.fit(image, size, method=Image.Resampling.LANCZOS)
+        image = fit_onto_canvas(image, size)
     elif max_side and max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     # A fresh image carries no info dict at all, so nothing can tag along into the file.

@@ -6,6 +6,8 @@
 
   const root = document.getElementById("arena");
   if (!root) return;
+  // The page shows its key hints only now that the keys work.
+  root.classList.add("has-keyboard");
 
   // The category picker switches on change; its button is for browsers without JS.
   const picker = root.querySelector("select[data-autosubmit]");
@@ -191,10 +193,15 @@
     list.replaceChildren(
       ...matchup.references.map((ref) => {
         const item = document.createElement("li");
+        const link = document.createElement("a");
+        link.href = ref.image_url;
+        link.target = "_blank";
+        link.rel = "noopener";
         const img = document.createElement("img");
         img.src = ref.image_url;
         img.alt = ref.alt;
-        item.append(img);
+        link.append(img);
+        item.append(link);
         return item;
       })
     );

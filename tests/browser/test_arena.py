@@ -1,13 +1,15 @@
 """The arena in real Chromium: vote by mouse and keyboard, reveal, next, and no JavaScript."""
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
 from leaderboard.arena.demo import ensure_demo_generations
 from leaderboard.models import Challenge, ImageModel, Vote
-from tests.arena.builders import use_temporary_media
+from tests.arena.builders import build_arena, use_temporary_media
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SHOWN_CHALLENGES = ["fjord-storm", "chibi-mascot", "neon-noodle-bar"]
@@ -160,3 +162,188 @@ def test_the_arena_works_without_javascript(live_server, browser, arena):
     assert page.get_attribute("#vote-form", "action") != first_action
     assert names_in(page.content(), arena) == []
     context.close()
+
+
+# The page at the sizes voters use. A desktop must show both images and all four choices
+# without scrolling. A phone cannot also fit the site header and the prompt, so there the
+# choice bar sticks to the bottom of the screen and the images are sized so that both fit
+# above it: at load the choices and the top of the first image are in sight, and one
+# scroll to the images shows both whole with the choices still under the thumb.
+# 1366x657: what a 1366x768 screen leaves to the page under the browser's own bars.
+DESKTOPS = [(1366, 768), (1440, 900), (1366, 657)]
+PHONE = (390, 844)
+FIXTURE_MEDIA = Path(__file__).resolve().parents[2] / "fixtures" / "media"
+CHOICES = ["A is better", "B is better", "Tie", "Both are bad"]
+
+
+@pytest.fixture
+def show_challenge(settings, tmp_path):
+    """The real catalog with only `slug` active, and placeholder images of `side` px."""
+    use_temporary_media(settings, tmp_path)
+    shutil.copytree(FIXTURE_MEDIA, settings.MEDIA_ROOT, dirs_exist_ok=True)
+    call_command("loaddata", "catalog", verbosity=0)
+
+    def show(slug: str, side: int = 512) -> Challenge:
+        Challenge.objects.exclude(slug=slug).update(is_active=False)
+        ensure_demo_generations(side=side)
+        return Challenge.objects.get(slug=slug)
+
+    return show
+
+
+def open_arena(browser, url, size, *, javascript=True):
+    context = browser.new_context(
+        viewport={"width": size[0], "height": size[1]}, java_script_enabled=javascript
+    )
+    page = context.new_page()
+    page.goto(url)
+    if javascript:
+        ready(page)
+    else:
+        page.wait_for_function("() => [...document.images].every(i => i.complete)")
+    return page
+
+
+def box(locator) -> dict:
+    found = locator.bounding_box()
+    assert found is not None, f"{locator} is not rendered"
+    return found
+
+
+def is_inside(found: dict, size, bottom: float | None = None) -> bool:
+    """Is the box wholly within the viewport (and above `bottom`, when given)?"""
+    limit = size[1] if bottom is None else bottom
+    return (
+        found["x"] >= 0
+        and found["y"] >= 0
+        and found["x"] + found["width"] <= size[0] + 0.5
+        and found["y"] + found["height"] <= limit + 0.5
+    )
+
+
+def choice_buttons(page):
+    return [page.get_by_role("button", name=name) for name in CHOICES]
+
+
+def images(page):
+    return [page.locator(f".slot[data-slot={s}] img") for s in "ab"]
+
+
+@pytest.mark.parametrize("size", DESKTOPS, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    "slug",
+    [
+        "modern-clean-menu",  # the longest text-to-image prompt
+        "man-and-car-in-california",  # edit, two reference images
+        "duchenne-smile-json-edit",  # edit, a 730-character prompt
+    ],
+)
+def test_on_a_desktop_both_images_and_all_four_choices_show_without_scrolling(
+    live_server, browser, show_challenge, artifacts_dir, slug, size
+):
+    challenge = show_challenge(slug)
+    path = "/arena/edit/" if challenge.mode == "edit" else "/arena/"
+    page = open_arena(browser, live_server.url + path, size)
+    page.screenshot(path=str(artifacts_dir / f"arena-{slug}-{size[0]}x{size[1]}.png"))
+
+    for element in images(page) + choice_buttons(page):
+        assert is_inside(box(element), size), (element, box(element))
+    image_a, image_b = (box(image) for image in images(page))
+    # Shown at the same size, and big enough to judge (not squeezed to fit).
+    assert (image_a["width"], image_a["height"]) == (image_b["width"], image_b["height"])
+    assert image_a["height"] >= 0.3 * size[1], image_a
+    if challenge.mode == "edit":
+        for reference in page.locator(".references img").all():
+            assert is_inside(box(reference), size)
+            assert box(reference)["height"] <= 0.12 * size[1]  # small beside the pair
+    page.context.close()
+
+
+def test_on_a_phone_the_choices_stay_in_sight_with_both_images(
+    live_server, browser, show_challenge, artifacts_dir
+):
+    show_challenge("man-and-car-in-california")
+    page = open_arena(browser, live_server.url + "/arena/edit/", PHONE)
+    page.screenshot(path=str(artifacts_dir / "arena-phone-390x844.png"))
+    for button in choice_buttons(page):
+        assert is_inside(box(button), PHONE)
+    bar_top = box(page.locator("[data-field=choices]"))["y"]
+    image_a = box(images(page)[0])
+    assert bar_top - image_a["y"] >= image_a["height"] / 3  # a third of A above the bar
+
+    # One scroll to the images: both whole, above the bar, which has not moved.
+    page.locator(".pair").evaluate("pair => pair.scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(artifacts_dir / "arena-phone-390x844-at-the-images.png"))
+    bar_top = box(page.locator("[data-field=choices]"))["y"]
+    for image in images(page):
+        assert is_inside(box(image), PHONE, bottom=bar_top), box(image)
+        assert box(image)["width"] >= 0.8 * PHONE[0]  # as wide as the phone allows
+    for button in choice_buttons(page):
+        assert is_inside(box(button), PHONE)
+
+    page.keyboard.press("1")
+    revealed(page)
+    assert is_inside(box(page.get_by_role("link", name="Next matchup")), PHONE)
+    page.screenshot(path=str(artifacts_dir / "arena-phone-390x844-revealed.png"))
+
+    page.keyboard.press("n")  # the next matchup, swapped in by the script
+    ready(page)
+    assert page.locator(".references a img").count() == 2  # the references open larger
+    page.context.close()
+
+
+def test_a_small_image_and_an_off_ratio_one_reach_the_browser_on_one_canvas(
+    live_server, browser, settings, tmp_path, artifacts_dir
+):
+    use_temporary_media(settings, tmp_path)
+    settings.ARENA_IMAGE_MAX_SIDE = 1024
+    build_arena(models=2, challenges=1, sizes=[(512, 512), (1024, 576)])
+    page = open_arena(browser, live_server.url + "/arena/", DESKTOPS[0])
+    page.screenshot(path=str(artifacts_dir / "arena-fair-canvas-1366x768.png"))
+    natural = [image.evaluate("i => [i.naturalWidth, i.naturalHeight]") for image in images(page)]
+    assert natural == [[1024, 1024], [1024, 1024]]
+    page.context.close()
+
+
+def test_without_javascript_no_keyboard_hint_shows_and_the_page_still_fits(
+    live_server, browser, arena, artifacts_dir
+):
+    size = DESKTOPS[0]
+    page = open_arena(browser, live_server.url + "/arena/", size, javascript=False)
+    page.screenshot(path=str(artifacts_dir / "arena-no-javascript-1366x768.png"))
+    assert page.locator(".shortcuts").count() == 1
+    assert not page.locator(".shortcuts").is_visible()
+    assert [k for k in page.locator("kbd").all() if k.is_visible()] == []
+    for element in images(page) + choice_buttons(page):
+        assert is_inside(box(element), size)
+
+    page.get_by_role("button", name="A is better").click()
+    page.wait_for_url(re.compile(r".*/arena/reveal/.+"))
+    page.screenshot(path=str(artifacts_dir / "arena-no-javascript-revealed-1366x768.png"))
+    assert [k for k in page.locator("kbd").all() if k.is_visible()] == []
+    assert not page.get_by_text("revealed after your vote").is_visible()
+    assert is_inside(box(page.get_by_role("link", name="Next matchup")), size)
+    page.context.close()
+
+
+def test_with_javascript_the_keys_are_hinted_and_the_reveal_drops_the_promise(
+    live_server, browser, arena, artifacts_dir
+):
+    size = DESKTOPS[0]
+    page = open_arena(browser, live_server.url + "/arena/", size)
+    assert page.locator(".shortcuts").is_visible()
+    promise = page.get_by_text("The models are revealed after your vote.")
+    assert promise.is_visible()
+
+    page.get_by_role("button", name="B is better").click()
+    revealed(page)
+    page.screenshot(path=str(artifacts_dir / "arena-revealed-1366x768.png"))
+    assert not promise.is_visible()
+    assert is_inside(box(page.get_by_role("link", name="Next matchup")), size)
+    for image in images(page):
+        assert is_inside(box(image), size)
+
+    page.keyboard.press("n")
+    ready(page)
+    assert promise.is_visible()  # blind again, so the promise holds again
+    page.context.close()
