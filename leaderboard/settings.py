@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so every error answer passes through it (leaderboard/errors.py).
+    "leaderboard.errors.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -297,11 +299,13 @@ GATEWAY_MAX_IMAGES = env_int("GATEWAY_MAX_IMAGES", 10)
 # Upload limits of /images/edits: the whole request body, and each image.
 GATEWAY_MAX_UPLOAD_BYTES = env_int("GATEWAY_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 GATEWAY_MAX_IMAGE_BYTES = env_int("GATEWAY_MAX_IMAGE_BYTES", 20 * 1024 * 1024)
+# Largest reference image in megapixels (1024x1024 px each): the price sheets' cap.
+GATEWAY_MAX_REFERENCE_MP = env_int("GATEWAY_MAX_REFERENCE_MP", 4)
 # Requests per minute per key, unless the key sets its own; 0 turns the limit off.
 GATEWAY_RATE_LIMIT_PER_MINUTE = env_int("GATEWAY_RATE_LIMIT_PER_MINUTE", 60)
 for _name in (
     "GATEWAY_UPSTREAM_TIMEOUT_S", "GATEWAY_MAX_ATTEMPTS", "GATEWAY_MAX_IMAGES",
-    "GATEWAY_MAX_UPLOAD_BYTES", "GATEWAY_MAX_IMAGE_BYTES",
+    "GATEWAY_MAX_UPLOAD_BYTES", "GATEWAY_MAX_IMAGE_BYTES", "GATEWAY_MAX_REFERENCE_MP",
 ):  # fmt: skip
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}.")

@@ -1,0 +1,189 @@
+"""One error policy for the whole site: what a client gets when a request fails.
+
+Under /openai/ errors are OpenAI's shape ({"error": {"message", "type", "param",
+"code"}}), under /api/ and /exports/ the data API's ({"error", "param", "message"}),
+elsewhere the HTML error page. A database outage is a 503 with Retry-After, never a
+500. The Django error handlers (handler400/403/404/500 in leaderboard/urls.py) and
+`JsonErrorMiddleware` both answer through `error_response`, so errors raised by the
+URL resolver, by method decorators, by other middleware or by Django's request
+parsing (too many fields, too big a body) all come out the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.db import DatabaseError
+from django.http import Http404, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+# Seconds a client should wait after a 503 from a database outage.
+DATABASE_RETRY_AFTER_S = 30
+
+OPENAI_PREFIX = "/openai/"
+DATA_API_PREFIXES = ("/api/", "/exports/")
+
+TITLES = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request too large",
+    500: "Server error",
+    503: "Temporarily unavailable",
+}
+CODES = {
+    400: "invalid_request",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    500: "internal_error",
+    503: "service_unavailable",
+}
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You may not do that.",
+    404: "There is nothing at this address.",
+    405: "This method is not allowed here.",
+    413: "The request is too large.",
+    500: "The server had an error processing the request.",
+    503: "The database is unavailable; try again shortly.",
+}
+
+
+def json_flavour(path: str) -> str | None:
+    """'openai' or 'data' when errors at ``path`` must be JSON, else None."""
+    if path.startswith(OPENAI_PREFIX):
+        return "openai"
+    if path.startswith(DATA_API_PREFIXES):
+        return "data"
+    return None
+
+
+def error_response(
+    request, status: int, message: str | None = None, *, code: str | None = None
+) -> HttpResponse:
+    """The error answer for ``request``'s path: JSON in its API's shape, or the HTML page."""
+    message = message or MESSAGES.get(status, "The request failed.")
+    code = code or CODES.get(status, "error")
+    flavour = json_flavour(request.path)
+    if flavour == "openai":
+        kind = "server_error" if status >= 500 else "invalid_request_error"
+        body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
+        response = JsonResponse(body, status=status)
+    elif flavour == "data":
+        response = JsonResponse({"error": code, "param": None, "message": message}, status=status)
+        response["Access-Control-Allow-Origin"] = "*"
+    else:
+        response = _html_error(status, message)
+    if status == 503:
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+    return response
+
+
+def _html_error(status: int, message: str) -> HttpResponse:
+    title = TITLES.get(status, "Error")
+    try:
+        # error.html needs no database: URLs and static paths only.
+        body = render_to_string("error.html", {"error": {"status": status, "message": message,
+                                                         "title": title}})  # fmt: skip
+    except Exception:  # a broken template must not turn an error page into a traceback
+        logger.exception("error page failed to render")
+        body = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+    return HttpResponse(body, status=status)
+
+
+def status_for_exception(exception: BaseException) -> int | None:
+    """The status a request-level exception stands for, or None when it is a bug."""
+    if isinstance(exception, DatabaseError):
+        return 503
+    if isinstance(exception, RequestDataTooBig):
+        return 413
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent | SuspiciousOperation):
+        return 400
+    if isinstance(exception, PermissionDenied):
+        return 403
+    if isinstance(exception, Http404):
+        return 404
+    return None
+
+
+def _exception_message(exception: BaseException | None, status: int) -> str:
+    if isinstance(exception, Http404) and exception.args and isinstance(exception.args[0], str):
+        return exception.args[0]  # our views' own 404 sentences
+    if isinstance(exception, TooManyFieldsSent):
+        return "The request has too many form fields."
+    if isinstance(exception, TooManyFilesSent):
+        return "The request has too many files."
+    if isinstance(exception, RequestDataTooBig):
+        return "The request body is too large."
+    return MESSAGES.get(status, "The request failed.")
+
+
+# Django's error handlers (leaderboard/urls.py) -----------------------------------------
+
+
+def bad_request(request, exception=None):
+    status = status_for_exception(exception) if exception is not None else None
+    status = status if status in (400, 413) else 400
+    return error_response(request, status, _exception_message(exception, status))
+
+
+def permission_denied(request, exception=None):
+    return error_response(request, 403)
+
+
+def page_not_found(request, exception=None):
+    return error_response(request, 404)
+
+
+def server_error(request):
+    # Django calls this inside its `except`: the exception is still current.
+    exception = sys.exc_info()[1]
+    if isinstance(exception, DatabaseError):
+        return error_response(request, 503)
+    return error_response(request, 500)
+
+
+class JsonErrorMiddleware:
+    """Errors as their path promises: JSON under /api/, /exports/ and /openai/.
+
+    A view's database error becomes a 503 with Retry-After on any path (the page is
+    not broken, the database is away); any other error answer without a JSON body on
+    a JSON path (404 from the URL resolver, 405 from a method decorator, Django's
+    debug pages) is rewritten into the API's shape with the same status.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code < 400 or json_flavour(request.path) is None:
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        rewritten = error_response(request, response.status_code)
+        for name in ("Allow", "Retry-After"):
+            if name in response:
+                rewritten[name] = response[name]
+        return rewritten
+
+    def process_exception(self, request, exception):
+        status = status_for_exception(exception)
+        if status == 503:
+            logger.error("database unavailable on %s: %s", request.path, exception)
+        if status is None:
+            return None  # a bug: Django logs it and answers through server_error
+        return error_response(request, status, _exception_message(exception, status))
