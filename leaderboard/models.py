@@ -107,7 +107,9 @@ class Provider(StableSlugModel):
             )
 
     def api_key(self) -> str | None:
-        return os.environ.get(self.api_key_env) if self.api_key_env else None
+        # Stripped: a key variable ending in a newline would make an illegal header.
+        key = os.environ.get(self.api_key_env, "").strip() if self.api_key_env else ""
+        return key or None
 
 
 class EndpointKind(models.TextChoices):
