@@ -578,9 +578,9 @@ class ApiKey(models.Model):
         blank=True,
         help_text="Requests per minute; empty uses GATEWAY_RATE_LIMIT_PER_MINUTE, 0 is unlimited",
     )
-    # The current fixed one-minute rate window (unix time // 60) and its request count.
-    rate_window = models.BigIntegerField(default=0, editable=False)
-    rate_window_requests = models.PositiveIntegerField(default=0, editable=False)
+    # The rate limit's state (a token bucket, as GCRA): the unix time in milliseconds at
+    # which the key's bucket is full again. One number, so one row lock guards it.
+    rate_full_at_ms = models.BigIntegerField(default=0, editable=False)
     request_count = models.PositiveBigIntegerField(default=0)
     image_count = models.PositiveBigIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)

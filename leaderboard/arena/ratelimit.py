@@ -1,17 +1,22 @@
 """Per-voter and per-IP rate limits on serving matchups and voting.
 
-Fixed windows of ARENA_RATE_WINDOW_S seconds, counted in the database (one upsert per
-request) so every gunicorn worker sees the same counts; an in-process cache would
-let each worker allow the full limit on its own.
+Sliding windows of ARENA_RATE_WINDOW_S seconds, counted in the database so every
+gunicorn worker sees the same counts (an in-process cache would let each worker allow
+the full limit on its own). Hits are counted per fixed window (one upsert per
+request); the limit applies to the current window's hits plus the previous window's,
+weighted by how much of the previous window the sliding window still covers. A full
+burst just before a window edge therefore leaves no second burst just after it.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import F
 
 from leaderboard.arena.errors import RateLimited
 from leaderboard.models import ArenaRateCounter
@@ -35,9 +40,9 @@ def check_rate(action: str, *, voter: str, ip_hash: str, now_s: float | None = N
 def over_limits(
     actions: tuple[str, ...], *, voter: str, ip_hash: str, now_s: float | None = None
 ) -> dict[str, int]:
-    """Count one hit of each action for the voter and the IP, in one statement.
+    """Count one hit of each action for the voter and the IP (one upsert, one read).
 
-    Returns {action: seconds until its window resets} for the actions over a limit.
+    Returns {action: seconds until it may be tried again} for the actions over a limit.
     """
     limits: dict[str, tuple[str, int]] = {}
     for action in actions:
@@ -51,10 +56,41 @@ def over_limits(
     now_s = time.time() if now_s is None else now_s
     bucket = int(now_s // window_s)
     hits = _count_hits(list(limits), bucket, expires_at=(bucket + 2) * window_s)
+    previous = _previous_hits(list(limits), bucket - 1)
     if random.random() < CLEANUP_PROBABILITY:
         ArenaRateCounter.objects.filter(expires_at__lt=int(now_s)).delete()
-    retry_after_s = max(1, int((bucket + 1) * window_s - now_s) + 1)
-    return {action: retry_after_s for key, (action, limit) in limits.items() if hits[key] > limit}
+    elapsed = (now_s - bucket * window_s) / window_s  # share of this window gone by
+    over: dict[str, int] = {}
+    for key, (action, limit) in limits.items():
+        current, before = hits[key], previous.get(key, 0)
+        if before * (1 - elapsed) + current > limit:
+            wait_s = _seconds_until_under(limit, current, before, elapsed, window_s)
+            over[action] = max(over.get(action, 0), wait_s)
+    if over:
+        # A refused request did not happen: it must not hold its sender back any longer.
+        refused = [key for key, (action, _) in limits.items() if action in over]
+        ArenaRateCounter.objects.filter(key__in=refused, bucket=bucket).update(
+            hits=F("hits") - 1
+        )
+    return over
+
+
+def _seconds_until_under(
+    limit: int, current: int, before: int, elapsed: float, window_s: int
+) -> int:
+    """Seconds until the sliding count is back under ``limit`` if no one asks meanwhile."""
+    if current < limit and before:
+        # Still in this window: the previous window's weight fades out.
+        wait = ((1 - (limit - current) / before) - elapsed) * window_s
+    else:
+        # Next window: this window's hits are the ones fading out.
+        wait = (1 - elapsed) * window_s + max(0.0, 1 - limit / current) * window_s
+    return max(1, math.ceil(wait))
+
+
+def _previous_hits(keys: list[str], bucket: int) -> dict[str, int]:
+    rows = ArenaRateCounter.objects.filter(key__in=keys, bucket=bucket)
+    return dict(rows.values_list("key", "hits"))
 
 
 def _count_hits(keys: list[str], bucket: int, expires_at: int) -> dict[str, int]:

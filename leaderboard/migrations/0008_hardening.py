@@ -1,0 +1,20 @@
+# The gateway's per-key rate limit becomes a token bucket: one timestamp replaces the
+# fixed window and its counter (a full burst on each side of a window edge got through).
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("leaderboard", "0007_gateway_api_keys"),
+    ]
+
+    operations = [
+        migrations.RemoveField(model_name="apikey", name="rate_window"),
+        migrations.RemoveField(model_name="apikey", name="rate_window_requests"),
+        migrations.AddField(
+            model_name="apikey",
+            name="rate_full_at_ms",
+            field=models.BigIntegerField(default=0, editable=False),
+        ),
+    ]
