@@ -15,7 +15,7 @@ from functools import wraps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from leaderboard.csv_cells import neutralize_row
 from leaderboard.pages import presenters, queries
@@ -87,9 +87,9 @@ MODEL_BOARD_COLUMNS = [
 
 
 def api_view(view):
-    """GET only, open to any origin; BadQuery becomes a JSON error with its status."""
+    """GET (and HEAD) only, open to any origin; BadQuery becomes a JSON error with its status."""
 
-    @require_GET
+    @require_safe
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
