@@ -96,8 +96,8 @@ def _html_error(status: int, message: str) -> HttpResponse:
     title = TITLES.get(status, "Error")
     try:
         # error.html needs no database: URLs and static paths only.
-        body = render_to_string("error.html", {"error": {"status": status, "message": message,
-                                                         "title": title}})  # fmt: skip
+        error = {"status": status, "message": message, "title": title}
+        body = render_to_string("error.html", {"error": error})  # fmt: skip
     except Exception:  # a broken template must not turn an error page into a traceback
         logger.exception("error page failed to render")
         body = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"

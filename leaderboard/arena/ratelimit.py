@@ -69,9 +69,7 @@ def over_limits(
     if over:
         # A refused request did not happen: it must not hold its sender back any longer.
         refused = [key for key, (action, _) in limits.items() if action in over]
-        ArenaRateCounter.objects.filter(key__in=refused, bucket=bucket).update(
-            hits=F("hits") - 1
-        )
+        ArenaRateCounter.objects.filter(key__in=refused, bucket=bucket).update(hits=F("hits") - 1)
     return over
 
 

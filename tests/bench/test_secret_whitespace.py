@@ -15,8 +15,15 @@ import pytest
 from bench.providers.base import Endpoint, sanitize
 from bench.runner import run_benchmark
 from leaderboard.models import BenchSample, Provider
-from tests.bench.builders import ALL_KINDS, MODEL_IDS, challenge, fast_profile, image_model
-from tests.bench.builders import offering, provider
+from tests.bench.builders import (
+    ALL_KINDS,
+    MODEL_IDS,
+    challenge,
+    fast_profile,
+    image_model,
+    offering,
+    provider,
+)
 from tests.bench.conftest import set_profile
 from tests.bench.test_secrets import database_dump
 
@@ -88,10 +95,14 @@ def test_a_benchmark_with_a_newline_after_the_key_stores_no_part_of_it(
     challenge("fox")
 
     run_benchmark(
-        database_url, media_root, suite="tiny", poll_interval_s=0.01,
-        base_url_overrides={"paid": simulator.base_url}, environ={KEY_ENV: key + "\n"},
+        database_url,
+        media_root,
+        suite="tiny",
+        poll_interval_s=0.01,
+        base_url_overrides={"paid": simulator.base_url},
+        environ={KEY_ENV: key + "\n"},
         progress_stream=sys.stdout,
-    )  # fmt: skip
+    )
 
     assert BenchSample.objects.exists()
     assert not BenchSample.objects.filter(error__icontains="Illegal header").exists()

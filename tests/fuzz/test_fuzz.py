@@ -37,13 +37,26 @@ FUZZ = settings(
     deadline=None,
     derandomize=True,
     database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.data_too_large],
-)  # fmt: skip
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 PROVIDER_KEY = "canary-provider-key-5e2b8c0f1d9a4e77b3c6"
 SENT = {"requests": 0, "tests": set()}
-FUZZ_TESTS = {"pages", "charts", "data_api", "exports", "arena", "gateway_json",
-              "gateway_raw", "gateway_edits", "gateway_other", "methods"}  # fmt: skip
+FUZZ_TESTS = {
+    "pages",
+    "charts",
+    "data_api",
+    "exports",
+    "arena",
+    "gateway_json",
+    "gateway_raw",
+    "gateway_edits",
+    "gateway_other",
+    "methods",
+}
 
 MODEL_SLUGS = ["flux.2-pro", "seedream-4", "nano-banana-pro", "imagen-4", "qwen-image"]
 PROVIDER_SLUGS = ["fal", "replicate", "bfl", "openai", "simulated"]
@@ -52,41 +65,110 @@ CATEGORY_SLUGS = ["product-branding", "anime", "portraiture"]
 
 hostile_text = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["", " ", "..", "../../etc/passwd", "%00", "\x00", "🦊", "a" * 300,
-                     "$\\notacommand{x}$", "=HYPERLINK(1)", "<script>", "' OR 1=1 --",
-                     "-1", "1e309", "NaN", "null", "[]", "{}", "\\", "%", "?", "#"]),
-)  # fmt: skip
+    st.sampled_from(
+        [
+            "",
+            " ",
+            "..",
+            "../../etc/passwd",
+            "%00",
+            "\x00",
+            "🦊",
+            "a" * 300,
+            "$\\notacommand{x}$",
+            "=HYPERLINK(1)",
+            "<script>",
+            "' OR 1=1 --",
+            "-1",
+            "1e309",
+            "NaN",
+            "null",
+            "[]",
+            "{}",
+            "\\",
+            "%",
+            "?",
+            "#",
+        ]
+    ),
+)
 url_safe = st.text(alphabet=string.ascii_letters + string.digits + "-._~", max_size=30)
 segment = st.one_of(url_safe, st.sampled_from(MODEL_SLUGS + PROVIDER_SLUGS + CHALLENGE_SLUGS))
 query_value = st.one_of(
     hostile_text,
-    st.sampled_from(["t2i", "edit", "all", "30d", "7y", "cost", "speed", *MODEL_SLUGS,
-                     *CATEGORY_SLUGS]),
-)  # fmt: skip
+    st.sampled_from(
+        ["t2i", "edit", "all", "30d", "7y", "cost", "speed", *MODEL_SLUGS, *CATEGORY_SLUGS]
+    ),
+)
 query = st.dictionaries(
-    st.sampled_from(["mode", "category", "window", "model", "highlight", "page", "format",
-                     "x", "q"]),
+    st.sampled_from(
+        ["mode", "category", "window", "model", "highlight", "page", "format", "x", "q"]
+    ),
     query_value,
     max_size=4,
-)  # fmt: skip
+)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | hostile_text,
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(hostile_text, children,
-                                                                        max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(hostile_text, children, max_size=4)
+    ),
     max_leaves=12,
-)  # fmt: skip
-GATEWAY_FIELDS = ["model", "prompt", "n", "size", "aspect_ratio", "resolution",
-                  "response_format", "output_format", "output_compression", "seed",
-                  "safety_tolerance", "enable_safety_checker", "sync_mode", "width", "height",
-                  "output_quality", "user", "stream", "num_images", "image_size", "quality",
-                  "style", "mask", "image_urls", "input_image"]  # fmt: skip
+)
+GATEWAY_FIELDS = [
+    "model",
+    "prompt",
+    "n",
+    "size",
+    "aspect_ratio",
+    "resolution",
+    "response_format",
+    "output_format",
+    "output_compression",
+    "seed",
+    "safety_tolerance",
+    "enable_safety_checker",
+    "sync_mode",
+    "width",
+    "height",
+    "output_quality",
+    "user",
+    "stream",
+    "num_images",
+    "image_size",
+    "quality",
+    "style",
+    "mask",
+    "image_urls",
+    "input_image",
+]
 field_value = st.one_of(
     json_values,
-    st.sampled_from(["flux.2-pro", "nano-banana-pro", "A fox", "1024x1024", "16:9", "auto",
-                     "1K", "4K", "0.25", "url", "b64_json", "png", "webp", 1, 3, 10, 11, -1]),
-)  # fmt: skip
-gateway_body = st.dictionaries(st.sampled_from(GATEWAY_FIELDS) | hostile_text, field_value,
-                               max_size=8)  # fmt: skip
+    st.sampled_from(
+        [
+            "flux.2-pro",
+            "nano-banana-pro",
+            "A fox",
+            "1024x1024",
+            "16:9",
+            "auto",
+            "1K",
+            "4K",
+            "0.25",
+            "url",
+            "b64_json",
+            "png",
+            "webp",
+            1,
+            3,
+            10,
+            11,
+            -1,
+        ]
+    ),
+)
+gateway_body = st.dictionaries(
+    st.sampled_from(GATEWAY_FIELDS) | hostile_text, field_value, max_size=8
+)
 
 
 @pytest.fixture
@@ -106,8 +188,7 @@ def site(db, settings, tmp_path, monkeypatch):
         sock.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{sock.getsockname()[1]}"
     Provider.objects.update(base_url=dead)
-    for name in set(Provider.objects.exclude(api_key_env="").values_list("api_key_env",
-                                                                         flat=True)):  # fmt: skip
+    for name in set(Provider.objects.exclude(api_key_env="").values_list("api_key_env", flat=True)):
         monkeypatch.setenv(name, PROVIDER_KEY)
     _, key = create_key("fuzz")
     yield key
@@ -147,12 +228,15 @@ def ran(name: str) -> None:
 
 @FUZZ
 @given(
-    path=st.sampled_from(["/", "/leaderboard/", "/models/", "/providers/", "/challenges/",
-                          "/data/", "/healthz"]) | segment.map(lambda s: f"/models/{s}/")
-    | segment.map(lambda s: f"/providers/{s}/") | segment.map(lambda s: f"/challenges/{s}/")
+    path=st.sampled_from(
+        ["/", "/leaderboard/", "/models/", "/providers/", "/challenges/", "/data/", "/healthz"]
+    )
+    | segment.map(lambda s: f"/models/{s}/")
+    | segment.map(lambda s: f"/providers/{s}/")
+    | segment.map(lambda s: f"/challenges/{s}/")
     | url_safe.map(lambda s: f"/{s}"),
     params=query,
-)  # fmt: skip
+)
 def test_pages(client, site, path, params):
     check(send(client, "GET", path, data=params), path)
     ran("pages")
@@ -179,12 +263,21 @@ def test_charts(client, site, kind, version, name, metric, params):
 
 @FUZZ
 @given(
-    path=st.sampled_from(["/api/leaderboard", "/api/leaderboard.csv", "/api/providers/stats",
-                          "/api/providers/stats.csv", "/api/", "/api/models/"])
-    | segment.map(lambda s: f"/api/models/{s}") | segment.map(lambda s: f"/api/models/{s}.csv")
+    path=st.sampled_from(
+        [
+            "/api/leaderboard",
+            "/api/leaderboard.csv",
+            "/api/providers/stats",
+            "/api/providers/stats.csv",
+            "/api/",
+            "/api/models/",
+        ]
+    )
+    | segment.map(lambda s: f"/api/models/{s}")
+    | segment.map(lambda s: f"/api/models/{s}.csv")
     | url_safe.map(lambda s: f"/api/{s}"),
     params=query,
-)  # fmt: skip
+)
 def test_data_api(client, site, path, params):
     check(send(client, "GET", path, data=params), path)
     ran("data_api")
@@ -204,19 +297,26 @@ def test_exports(client, site, mode, params):
     code=url_safe.filter(bool),
     image=url_safe.filter(bool),
     params=query,
-    form=st.dictionaries(st.sampled_from(["outcome", "category", "x"]),
-                         st.sampled_from(["a", "b", "tie", "both_bad"]) | hostile_text,
-                         max_size=3),
+    form=st.dictionaries(
+        st.sampled_from(["outcome", "category", "x"]),
+        st.sampled_from(["a", "b", "tie", "both_bad"]) | hostile_text,
+        max_size=3,
+    ),
     accept_json=st.booleans(),
-)  # fmt: skip
+)
 def test_arena(client, site, action, code, image, params, form, accept_json):
     headers = {"Accept": "application/json"} if accept_json else {}
     if action == "vote":
         path = f"/arena/vote/{code}"
         response = send(client, "POST", path, data=form, headers=headers)
     else:
-        path = {"page": "/arena/", "edit": "/arena/edit/", "next": "/arena/next",
-                "reveal": f"/arena/reveal/{code}", "image": f"/arena/image/{code}/{image}"}[action]  # fmt: skip
+        path = {
+            "page": "/arena/",
+            "edit": "/arena/edit/",
+            "next": "/arena/next",
+            "reveal": f"/arena/reveal/{code}",
+            "image": f"/arena/image/{code}/{image}",
+        }[action]
         response = send(client, "GET", path, data=params, headers=headers)
     check(response, path)
     ran("arena")
@@ -235,8 +335,14 @@ def bearer(site_key: str, choice: str) -> dict:
 @given(body=gateway_body, auth=st.sampled_from(["good", "good", "good", "bad", "odd", "none"]))
 def test_gateway_json(client, site, body, auth):
     path = "/openai/v1/images/generations"
-    response = send(client, "POST", path, data=json.dumps(body), content_type="application/json",
-                    headers=bearer(site, auth))  # fmt: skip
+    response = send(
+        client,
+        "POST",
+        path,
+        data=json.dumps(body),
+        content_type="application/json",
+        headers=bearer(site, auth),
+    )
     check(response, path, api_key=site)
     ran("gateway_json")
 
@@ -247,13 +353,20 @@ def test_gateway_json(client, site, body, auth):
     | st.integers(1, 3000).map(lambda depth: b"[" * depth)
     | st.integers(1, 3000).map(lambda depth: b'{"a":' * depth)
     | json_values.map(lambda value: json.dumps(value).encode()),
-    content_type=st.sampled_from(["application/json", "text/plain", "multipart/form-data",
-                                  "application/x-www-form-urlencoded"]),
-)  # fmt: skip
+    content_type=st.sampled_from(
+        [
+            "application/json",
+            "text/plain",
+            "multipart/form-data",
+            "application/x-www-form-urlencoded",
+        ]
+    ),
+)
 def test_gateway_raw(client, site, raw, content_type):
     path = "/openai/v1/images/generations"
-    response = send(client, "POST", path, data=raw, content_type=content_type,
-                    headers=bearer(site, "good"))  # fmt: skip
+    response = send(
+        client, "POST", path, data=raw, content_type=content_type, headers=bearer(site, "good")
+    )
     check(response, path, api_key=site)
     ran("gateway_raw")
 
@@ -271,19 +384,24 @@ upload = st.one_of(
     st.just(SMALL_PNG),
     st.integers(1, len(SMALL_PNG) - 1).map(lambda cut: SMALL_PNG[:cut]),
     st.binary(max_size=200),
-    st.builds(lambda head, tail: SMALL_PNG[:head] + tail, st.integers(8, 60), st.binary(max_size=80)),
-)  # fmt: skip
+    st.builds(
+        lambda head, tail: SMALL_PNG[:head] + tail, st.integers(8, 60), st.binary(max_size=80)
+    ),
+)
 
 
 @settings(FUZZ, max_examples=300)
 @given(
-    fields=st.dictionaries(st.sampled_from(GATEWAY_FIELDS) | url_safe.filter(bool),
-                           st.text(max_size=30) | st.sampled_from(["flux.2-pro", "A fox", "2"]),
-                           max_size=6),
-    files=st.lists(st.tuples(st.sampled_from(["image", "image[]", "mask", "other"]), upload),
-                   max_size=11),
+    fields=st.dictionaries(
+        st.sampled_from(GATEWAY_FIELDS) | url_safe.filter(bool),
+        st.text(max_size=30) | st.sampled_from(["flux.2-pro", "A fox", "2"]),
+        max_size=6,
+    ),
+    files=st.lists(
+        st.tuples(st.sampled_from(["image", "image[]", "mask", "other"]), upload), max_size=11
+    ),
     extra_fields=st.integers(0, 1100),
-)  # fmt: skip
+)
 def test_gateway_edits(client, site, fields, files, extra_fields):
     path = "/openai/v1/images/edits"
     data = {f"f{i}": "x" for i in range(extra_fields)} | fields
@@ -305,7 +423,7 @@ def test_gateway_edits(client, site, fields, files, extra_fields):
     | url_safe.filter(bool).map(lambda s: f"/openai/v1/images/files/{s}")
     | url_safe.map(lambda s: f"/openai/v1/{s}"),
     auth=st.sampled_from(["good", "bad", "odd", "none"]),
-)  # fmt: skip
+)
 def test_gateway_other(client, site, path, auth):
     check(send(client, "GET", path, headers=bearer(site, auth)), path, api_key=site)
     ran("gateway_other")
@@ -314,18 +432,35 @@ def test_gateway_other(client, site, path, auth):
 @FUZZ
 @given(
     method=st.sampled_from(["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "GET"]),
-    path=st.sampled_from([
-        "/", "/leaderboard/", "/models/flux.2-pro/", "/data/", "/healthz", "/arena/",
-        "/arena/next", "/api/leaderboard", "/api/leaderboard.csv", "/api/models/flux.2-pro",
-        "/api/providers/stats", "/exports/votes-t2i.csv", "/openai/v1/models",
-        "/openai/v1/models/flux.2-pro", "/openai/v1/images/generations",
-        "/openai/v1/images/edits", "/openai/v1/images/files/nothing.png",
-    ]),
+    path=st.sampled_from(
+        [
+            "/",
+            "/leaderboard/",
+            "/models/flux.2-pro/",
+            "/data/",
+            "/healthz",
+            "/arena/",
+            "/arena/next",
+            "/api/leaderboard",
+            "/api/leaderboard.csv",
+            "/api/models/flux.2-pro",
+            "/api/providers/stats",
+            "/exports/votes-t2i.csv",
+            "/openai/v1/models",
+            "/openai/v1/models/flux.2-pro",
+            "/openai/v1/images/generations",
+            "/openai/v1/images/edits",
+            "/openai/v1/images/files/nothing.png",
+        ]
+    ),
     body=st.binary(max_size=100),
-)  # fmt: skip
+)
 def test_methods(client, site, method, path, body):
-    kwargs = {} if method in ("GET", "HEAD", "OPTIONS") else {"data": body,
-                                                             "content_type": "application/json"}  # fmt: skip
+    kwargs = (
+        {}
+        if method in ("GET", "HEAD", "OPTIONS")
+        else {"data": body, "content_type": "application/json"}
+    )
     response = send(client, method, path, headers=bearer(site, "good"), **kwargs)
     check(response, path, api_key=site, method=method)
     ran("methods")

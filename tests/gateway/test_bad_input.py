@@ -36,9 +36,11 @@ def openai_error(response, status):
 @pytest.mark.parametrize("depth", [100, 1000, 5000, 100_000])
 def test_deeply_nested_json_is_a_400_not_a_server_error(client, key, depth):
     response = client.post(
-        "/openai/v1/images/generations", "[" * depth, content_type="application/json",
+        "/openai/v1/images/generations",
+        "[" * depth,
+        content_type="application/json",
         headers=auth(key),
-    )  # fmt: skip
+    )
 
     openai_error(response, 400)
 
@@ -109,10 +111,14 @@ def test_a_reference_at_exactly_the_cap_passes_the_image_checks(client, key, set
     settings.GATEWAY_MAX_REFERENCE_MP = 4
     response = client.post(
         "/openai/v1/images/edits",
-        {"model": "flux.2-pro", "prompt": "Edit", "image": _named(huge_png(2048, 2048), "4mp.png"),
-         "size": "nonsense"},
+        {
+            "model": "flux.2-pro",
+            "prompt": "Edit",
+            "image": _named(huge_png(2048, 2048), "4mp.png"),
+            "size": "nonsense",
+        },
         headers=auth(key),
-    )  # fmt: skip
+    )
 
     # The image is fine; the next check (the size parameter) is what refuses it.
     assert openai_error(response, 400)["param"] == "size"

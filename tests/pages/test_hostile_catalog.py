@@ -41,9 +41,16 @@ def chart_urls(page: str) -> list[str]:
 
 
 def test_every_chart_answers_with_catalog_names_printed_as_typed(client, hostile_site):
-    pages = ["/", "/leaderboard/?mode=t2i", "/leaderboard/?mode=edit", "/providers/fal/",
-             "/providers/replicate/", "/models/flux.2-pro/", "/models/seedream-4/",
-             "/models/imagen-4/"]  # fmt: skip
+    pages = [
+        "/",
+        "/leaderboard/?mode=t2i",
+        "/leaderboard/?mode=edit",
+        "/providers/fal/",
+        "/providers/replicate/",
+        "/models/flux.2-pro/",
+        "/models/seedream-4/",
+        "/models/imagen-4/",
+    ]
     urls = sorted({url for page in pages for url in chart_urls(client.get(page).content.decode())})
     assert len(urls) >= 10
     drawn = ""
@@ -83,9 +90,14 @@ def test_negative_numbers_in_a_csv_stay_numbers(client, db):
 
 def test_no_cell_of_any_csv_the_site_writes_starts_a_formula(client, hostile_site):
     builders.votes("flux.2-pro", "seedream-4", a_wins=2, b_wins=1)
-    urls = ["/api/leaderboard.csv", "/api/leaderboard.csv?mode=edit",
-            "/api/models/flux.2-pro.csv", "/api/models/imagen-4.csv",
-            "/api/providers/stats.csv", "/exports/votes-t2i.csv"]  # fmt: skip
+    urls = [
+        "/api/leaderboard.csv",
+        "/api/leaderboard.csv?mode=edit",
+        "/api/models/flux.2-pro.csv",
+        "/api/models/imagen-4.csv",
+        "/api/providers/stats.csv",
+        "/exports/votes-t2i.csv",
+    ]
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url
@@ -96,9 +108,7 @@ def test_no_cell_of_any_csv_the_site_writes_starts_a_formula(client, hostile_sit
                 assert number or not cell.startswith(("=", "+", "-", "@", "\t", "\r")), (url, cell)
 
 
-def test_the_vote_export_of_a_slug_starting_with_a_dash_still_reproduces_the_board(
-    db, tmp_path
-):
+def test_the_vote_export_of_a_slug_starting_with_a_dash_still_reproduces_the_board(db, tmp_path):
     builders.catalog()
     ImageModel.objects.filter(slug="seedream-4").update(slug="-seedream-4")
     builders.votes("flux.2-pro", "-seedream-4", a_wins=3, b_wins=2, ties=1)
@@ -110,7 +120,10 @@ def test_the_vote_export_of_a_slug_starting_with_a_dash_still_reproduces_the_boa
     assert read_votes_csv(path).models == ("-seedream-4", "flux.2-pro")
     cli = subprocess.run(
         [sys.executable, "-m", "leaderboard.ratings", str(path), "--json"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert cli.returncode == 0, cli.stderr
     assert '"-seedream-4"' in cli.stdout and "'-seedream-4" not in cli.stdout

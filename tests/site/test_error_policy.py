@@ -35,9 +35,15 @@ def data_error(response, status):
 
 @pytest.mark.parametrize(
     "path",
-    ["/api/nothing", "/api/", "/api/models/", "/api/models/a/b", "/exports/nothing.csv",
-     "/api/leaderboard.json"],
-)  # fmt: skip
+    [
+        "/api/nothing",
+        "/api/",
+        "/api/models/",
+        "/api/models/a/b",
+        "/exports/nothing.csv",
+        "/api/leaderboard.json",
+    ],
+)
 def test_an_unknown_api_path_is_a_json_404(client, db, path):
     assert data_error(client.get(path), 404)["error"] == "not_found"
 
@@ -48,9 +54,9 @@ def test_an_unknown_gateway_path_is_an_openai_shaped_404(client, db, path):
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/leaderboard", "/api/leaderboard.csv", "/api/providers/stats",
-             "/exports/votes-t2i.csv"],
-)  # fmt: skip
+    "path",
+    ["/api/leaderboard", "/api/leaderboard.csv", "/api/providers/stats", "/exports/votes-t2i.csv"],
+)
 @pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
 def test_a_wrong_method_on_the_data_api_is_a_json_405(client, db, path, method):
     response = getattr(client, method)(path)
@@ -114,9 +120,15 @@ def dead_database(transactional_db, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "path", ["/api/leaderboard", "/api/leaderboard.csv", "/api/models/flux.2-pro",
-             "/api/providers/stats", "/exports/votes-t2i.csv"],
-)  # fmt: skip
+    "path",
+    [
+        "/api/leaderboard",
+        "/api/leaderboard.csv",
+        "/api/models/flux.2-pro",
+        "/api/providers/stats",
+        "/exports/votes-t2i.csv",
+    ],
+)
 def test_a_dead_database_is_a_json_503_with_retry_after_on_the_data_api(
     client, dead_database, path
 ):
@@ -134,9 +146,11 @@ def test_a_dead_database_is_an_openai_shaped_503_on_the_gateway(
     client, dead_database, method, path
 ):
     response = getattr(client, method)(
-        path, {"model": "flux.2-pro", "prompt": "A fox"}, content_type="application/json",
+        path,
+        {"model": "flux.2-pro", "prompt": "A fox"},
+        content_type="application/json",
         headers={"Authorization": f"Bearer {dead_database}"},
-    )  # fmt: skip
+    )
 
     assert openai_error(response, 503)["type"] == "server_error"
     assert int(response["Retry-After"]) > 0
