@@ -21,8 +21,9 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
+from django.core.handlers.wsgi import LimitedStream
 from django.db import DatabaseError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 
 logger = logging.getLogger(__name__)
@@ -156,6 +157,26 @@ def server_error(request):
     return error_response(request, 500)
 
 
+def close_after_refusal(request, response: HttpResponse) -> HttpResponse:
+    """A 413 leaves the refused body unread, so the connection cannot carry another
+    request: answer without a Content-Length, which makes the server close it and say
+    ``Connection: close`` (WSGI applications may not send that header themselves).
+
+    Django's own server would first read the whole refused body (gigabytes, if the
+    client claimed so) to keep the connection alive; its input stream is cut short.
+    """
+    stream = request.environ.get("wsgi.input")
+    if isinstance(stream, LimitedStream):
+        stream.limit = 0
+    if response.streaming:
+        return response
+    closing = StreamingHttpResponse(iter([response.content]), status=response.status_code)
+    for name, value in response.items():
+        if name.lower() != "content-length":
+            closing[name] = value
+    return closing
+
+
 class JsonErrorMiddleware:
     """Errors as their path promises: JSON under /api/, /exports/ and /openai/.
 
@@ -170,6 +191,8 @@ class JsonErrorMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if response.status_code == 413:
+            return close_after_refusal(request, response)
         if response.status_code < 400 or json_flavour(request.path) is None:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
