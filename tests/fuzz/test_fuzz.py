@@ -451,6 +451,8 @@ def test_gateway_other(client, site, path, auth):
             "/openai/v1/images/generations",
             "/openai/v1/images/edits",
             "/openai/v1/images/files/nothing.png",
+            "/api/openapi.json",
+            "/openai/v1/openapi.json",
         ]
     ),
     body=st.binary(max_size=100),
