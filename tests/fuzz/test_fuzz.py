@@ -182,6 +182,7 @@ def site(db, settings, tmp_path, monkeypatch):
     settings.GATEWAY_RATE_LIMIT_PER_MINUTE = 0
     settings.ARENA_SERVE_LIMIT_PER_VOTER = settings.ARENA_SERVE_LIMIT_PER_IP = 0
     settings.ARENA_VOTE_LIMIT_PER_VOTER = settings.ARENA_VOTE_LIMIT_PER_IP = 0
+    settings.ARENA_POOL_CACHE_S = 0  # no candidates cached from an earlier test's rows
     forget_snapshot()
     builders.site_with_results()
     with socket.socket() as sock:  # a port nobody listens on: providers fail at once
