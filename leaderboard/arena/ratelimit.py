@@ -87,8 +87,14 @@ def _seconds_until_under(
 
 
 def _previous_hits(keys: list[str], bucket: int) -> dict[str, int]:
-    rows = ArenaRateCounter.objects.filter(key__in=keys, bucket=bucket)
-    return dict(rows.values_list("key", "hits"))
+    """The keys' hits in window ``bucket`` (a plain cursor: this runs on every request)."""
+    table = connection.ops.quote_name(ArenaRateCounter._meta.db_table)
+    key, bucket_col, hits = (connection.ops.quote_name(c) for c in ("key", "bucket", "hits"))
+    marks = ", ".join(["%s"] * len(keys))
+    sql = f"SELECT {key}, {hits} FROM {table} WHERE {bucket_col} = %s AND {key} IN ({marks})"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [bucket, *keys])
+        return dict(cursor.fetchall())
 
 
 def _count_hits(keys: list[str], bucket: int, expires_at: int) -> dict[str, int]:
