@@ -2,10 +2,11 @@
 
 Sliding windows of ARENA_RATE_WINDOW_S seconds, counted in the database so every
 gunicorn worker sees the same counts (an in-process cache would let each worker allow
-the full limit on its own). Hits are counted per fixed window (one upsert per
-request); the limit applies to the current window's hits plus the previous window's,
-weighted by how much of the previous window the sliding window still covers. A full
-burst just before a window edge therefore leaves no second burst just after it.
+the full limit on its own). Hits are counted in SLICES slices of the window (one
+upsert per request); the limit applies to the hits of the last SLICES slices, the
+current one included. A full burst just before any edge therefore leaves no second
+burst just after it: a hit counts for one window less at most one slice, never
+longer, so Retry-After never exceeds the window. Refused requests do not count.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ LIMITS = {
 }
 # Share of requests that also delete stale counter rows (keeps the table small).
 CLEANUP_PROBABILITY = 0.002
+# Slices per window: more is closer to an exact sliding window, with more rows to sum.
+SLICES = 6
 
 
 def check_rate(action: str, *, voter: str, ip_hash: str, now_s: float | None = None) -> None:
@@ -53,19 +56,21 @@ def over_limits(
     if not limits:
         return {}
     window_s = max(1, settings.ARENA_RATE_WINDOW_S)
+    slice_s = window_s / SLICES
     now_s = time.time() if now_s is None else now_s
-    bucket = int(now_s // window_s)
-    hits = _count_hits(list(limits), bucket, expires_at=(bucket + 2) * window_s)
-    previous = _previous_hits(list(limits), bucket - 1)
+    bucket = int(now_s // slice_s)
+    expires_at = math.ceil((bucket + SLICES) * slice_s)
+    current = _count_hits(list(limits), bucket, expires_at=expires_at)
+    earlier = _earlier_hits(list(limits), first=bucket - SLICES + 1, last=bucket - 1)
     if random.random() < CLEANUP_PROBABILITY:
         ArenaRateCounter.objects.filter(expires_at__lt=int(now_s)).delete()
-    elapsed = (now_s - bucket * window_s) / window_s  # share of this window gone by
     over: dict[str, int] = {}
     for key, (action, limit) in limits.items():
-        current, before = hits[key], previous.get(key, 0)
-        if before * (1 - elapsed) + current > limit:
-            wait_s = _seconds_until_under(limit, current, before, elapsed, window_s)
-            over[action] = max(over.get(action, 0), wait_s)
+        slices = {**earlier.get(key, {}), bucket: current[key]}
+        if _sliding_count(slices, bucket) > limit:
+            slices[bucket] -= 1  # the refused hit is taken back below
+            slice_ends_s = (bucket + _slices_until_room(slices, bucket, limit)) * slice_s
+            over[action] = max(over.get(action, 0), max(1, math.ceil(slice_ends_s - now_s)))
     if over:
         # A refused request did not happen: it must not hold its sender back any longer.
         refused = [key for key, (action, _) in limits.items() if action in over]
@@ -73,28 +78,35 @@ def over_limits(
     return over
 
 
-def _seconds_until_under(
-    limit: int, current: int, before: int, elapsed: float, window_s: int
-) -> int:
-    """Seconds until the sliding count is back under ``limit`` if no one asks meanwhile."""
-    if current < limit and before:
-        # Still in this window: the previous window's weight fades out.
-        wait = ((1 - (limit - current) / before) - elapsed) * window_s
-    else:
-        # Next window: this window's hits are the ones fading out.
-        wait = (1 - elapsed) * window_s + max(0.0, 1 - limit / current) * window_s
-    return max(1, math.ceil(wait))
+def _sliding_count(slices: dict[int, int], bucket: int) -> int:
+    """Hits in the last SLICES slices, the current one (``bucket``) included."""
+    return sum(slices.get(b, 0) for b in range(bucket - SLICES + 1, bucket + 1))
 
 
-def _previous_hits(keys: list[str], bucket: int) -> dict[str, int]:
-    """The keys' hits in window ``bucket`` (a plain cursor: this runs on every request)."""
+def _slices_until_room(slices: dict[int, int], bucket: int, limit: int) -> int:
+    """Whole slices until one more hit fits, if nobody asks meanwhile."""
+    for ahead in range(1, SLICES + 1):
+        if _sliding_count(slices, bucket + ahead) + 1 <= limit:
+            return ahead
+    return SLICES
+
+
+def _earlier_hits(keys: list[str], *, first: int, last: int) -> dict[str, dict[int, int]]:
+    """{key: {slice: hits}} for slices first..last (a plain cursor: this runs on every
+    request)."""
     table = connection.ops.quote_name(ArenaRateCounter._meta.db_table)
     key, bucket_col, hits = (connection.ops.quote_name(c) for c in ("key", "bucket", "hits"))
     marks = ", ".join(["%s"] * len(keys))
-    sql = f"SELECT {key}, {hits} FROM {table} WHERE {bucket_col} = %s AND {key} IN ({marks})"
+    sql = (
+        f"SELECT {key}, {bucket_col}, {hits} FROM {table} "
+        f"WHERE {bucket_col} BETWEEN %s AND %s AND {key} IN ({marks})"
+    )
+    found: dict[str, dict[int, int]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [bucket, *keys])
-        return dict(cursor.fetchall())
+        cursor.execute(sql, [first, last, *keys])
+        for name, number, count in cursor.fetchall():
+            found.setdefault(name, {})[number] = count
+    return found
 
 
 def _count_hits(keys: list[str], bucket: int, expires_at: int) -> dict[str, int]:
