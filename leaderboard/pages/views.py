@@ -216,12 +216,15 @@ def _open_export(mode: str, version: str):
     directory.mkdir(parents=True, exist_ok=True)
     # Write aside, open, then rename: a concurrent download never sees half a file.
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".votes-{mode}-", suffix=".csv")
+    export = None
     try:
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
             write_votes_csv(stream, mode=mode, until=_fitted_until(mode))
         export = open(temporary, "rb")  # noqa: SIM115
         os.replace(temporary, path)
     except BaseException:
+        if export is not None:
+            export.close()
         Path(temporary).unlink(missing_ok=True)
         raise
     for old in directory.glob(f"votes-{mode}-*.csv"):
