@@ -159,17 +159,19 @@ def server_error(request):
 
 def close_after_refusal(request, response: HttpResponse) -> HttpResponse:
     """A 413 leaves the refused body unread, so the connection cannot carry another
-    request: answer without a Content-Length, which makes the server close it and say
-    ``Connection: close`` (WSGI applications may not send that header themselves).
+    request: answer without a Content-Length, which makes Django's server (runserver,
+    the demo, the test live server) close it and say ``Connection: close`` (WSGI
+    applications may not send that header themselves).
 
     Django's own server would first read the whole refused body (gigabytes, if the
     client claimed so) to keep the connection alive; its input stream is cut short.
     """
     stream = request.environ.get("wsgi.input")
-    if isinstance(stream, LimitedStream):
-        stream.limit = 0
-    if response.streaming:
+    if not isinstance(stream, LimitedStream) or response.streaming:
+        # Not Django's server: gunicorn drops an application's Connection header and
+        # decides itself (an oversized body is best refused by the proxy in front).
         return response
+    stream.limit = 0
     closing = StreamingHttpResponse(iter([response.content]), status=response.status_code)
     for name, value in response.items():
         if name.lower() != "content-length":
