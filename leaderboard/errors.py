@@ -22,7 +22,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.core.handlers.wsgi import LimitedStream
-from django.db import DatabaseError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.template.loader import render_to_string
 
@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 
 # Seconds a client should wait after a 503 from a database outage.
 DATABASE_RETRY_AFTER_S = 30
+# Errors of a database that is away (refused, restarting, locked), not of a query: an
+# IntegrityError or a ProgrammingError stays a 500 (a bug), never a 503.
+DATABASE_OUTAGES = (OperationalError, InterfaceError)
 
 OPENAI_PREFIX = "/openai/"
 DATA_API_PREFIXES = ("/api/", "/exports/")
@@ -107,7 +110,7 @@ def _html_error(status: int, message: str) -> HttpResponse:
 
 def status_for_exception(exception: BaseException) -> int | None:
     """The status a request-level exception stands for, or None when it is a bug."""
-    if isinstance(exception, DatabaseError):
+    if isinstance(exception, DATABASE_OUTAGES):
         return 503
     if isinstance(exception, RequestDataTooBig):
         return 413
@@ -152,7 +155,7 @@ def page_not_found(request, exception=None):
 def server_error(request):
     # Django calls this inside its `except`: the exception is still current.
     exception = sys.exc_info()[1]
-    if isinstance(exception, DatabaseError):
+    if isinstance(exception, DATABASE_OUTAGES):
         return error_response(request, 503)
     return error_response(request, 500)
 

@@ -17,6 +17,7 @@ from django.db import DatabaseError
 from django.http import FileResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from leaderboard.errors import DATABASE_OUTAGES
 from leaderboard.gateway import auth, images
 from leaderboard.gateway.errors import (
     ApiError,
@@ -54,7 +55,7 @@ def api_view(endpoint: str, method: str):
                 response = view(request, usage, *args, **kwargs)
             except ApiError as error:
                 response, usage.error_code = error_response(error), error.code
-            except DatabaseError:
+            except DATABASE_OUTAGES:
                 logger.exception("database unavailable on %s", endpoint)
                 error = ServiceUnavailable("The database is unavailable; try again shortly.")
                 response, usage.error_code = error_response(error), error.code

@@ -162,3 +162,14 @@ def test_a_dead_database_is_an_html_503_on_a_page(client, dead_database):
     assert response.status_code == 503
     assert response["Content-Type"].startswith("text/html")
     assert int(response["Retry-After"]) > 0
+
+
+def test_only_an_unreachable_database_is_a_503_a_failing_query_is_a_bug():
+    from django.db import IntegrityError, InterfaceError, OperationalError, ProgrammingError
+
+    from leaderboard.errors import status_for_exception
+
+    assert status_for_exception(OperationalError("connection refused")) == 503
+    assert status_for_exception(InterfaceError("connection already closed")) == 503
+    assert status_for_exception(IntegrityError("duplicate key")) is None
+    assert status_for_exception(ProgrammingError("no such column")) is None
