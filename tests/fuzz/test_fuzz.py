@@ -230,7 +230,17 @@ def ran(name: str) -> None:
 @FUZZ
 @given(
     path=st.sampled_from(
-        ["/", "/leaderboard/", "/models/", "/providers/", "/challenges/", "/data/", "/healthz"]
+        [
+            "/",
+            "/leaderboard/",
+            "/models/",
+            "/providers/",
+            "/challenges/",
+            "/data/",
+            "/healthz",
+            "/admin/",
+            "/admin/login/",
+        ]
     )
     | segment.map(lambda s: f"/models/{s}/")
     | segment.map(lambda s: f"/providers/{s}/")
