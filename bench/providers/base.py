@@ -401,8 +401,10 @@ def sanitize(text: str, secrets: tuple[str, ...] = ()) -> str:
     echo masked), replaces URLs by their host (signed URLs carry tokens in the path
     and query), data URIs and anything shaped like an auth header value.
     """
-    for form in _secret_forms(secrets):
+    forms = _secret_forms(secrets)
+    for form in forms:  # every whole form first: a half of one may cut into another
         text = text.replace(form, "[redacted]")
+    for form in forms:
         if len(form) >= 16:
             half = len(form) // 2
             text = text.replace(form[:half], "[redacted]").replace(form[half:], "[redacted]")
