@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from html import escape
 
 from django.core.exceptions import (
     PermissionDenied,
@@ -34,6 +35,8 @@ DATABASE_RETRY_AFTER_S = 30
 # IntegrityError or a ProgrammingError stays a 500 (a bug), never a 503.
 DATABASE_OUTAGES = (OperationalError, InterfaceError)
 
+# Headers of an error answer that describe its body, so not kept when it is rewritten.
+REPLACED_HEADERS = {"content-type", "content-length", "content-disposition", "content-encoding"}
 OPENAI_PREFIX = "/openai/"
 DATA_API_PREFIXES = ("/api/", "/exports/")
 
@@ -101,10 +104,10 @@ def _html_error(status: int, message: str) -> HttpResponse:
     try:
         # error.html needs no database: URLs and static paths only.
         error = {"status": status, "message": message, "title": title}
-        body = render_to_string("error.html", {"error": error})  # fmt: skip
+        body = render_to_string("error.html", {"error": error})
     except Exception:  # a broken template must not turn an error page into a traceback
         logger.exception("error page failed to render")
-        body = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{message}</p>"
+        body = f"<!doctype html><title>{title}</title><h1>{title}</h1><p>{escape(message)}</p>"
     return HttpResponse(body, status=status)
 
 
@@ -203,9 +206,9 @@ class JsonErrorMiddleware:
         if response.get("Content-Type", "").startswith("application/json"):
             return response
         rewritten = error_response(request, response.status_code)
-        for name in ("Allow", "Retry-After"):
-            if name in response:
-                rewritten[name] = response[name]
+        for name, value in response.items():  # Allow, Retry-After, the security headers
+            if name.lower() not in REPLACED_HEADERS:
+                rewritten[name] = value
         return rewritten
 
     def process_exception(self, request, exception):

@@ -173,3 +173,11 @@ def test_only_an_unreachable_database_is_a_503_a_failing_query_is_a_bug():
     assert status_for_exception(InterfaceError("connection already closed")) == 503
     assert status_for_exception(IntegrityError("duplicate key")) is None
     assert status_for_exception(ProgrammingError("no such column")) is None
+
+
+def test_a_rewritten_error_keeps_the_security_headers(client, db):
+    response = client.post("/api/leaderboard")
+
+    assert response.status_code == 405
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "default-src" in response["Content-Security-Policy"]
