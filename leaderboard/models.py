@@ -544,10 +544,10 @@ class VoterExclusion(models.Model):
 
 
 class ArenaRateCounter(models.Model):
-    """Hits of one rate-limit key in one fixed time window, shared by every web worker."""
+    """Hits of one rate-limit key in one slice of its window, shared by every web worker."""
 
     key = models.CharField(max_length=100)
-    bucket = models.BigIntegerField(help_text="Window number: unix time // window length")
+    bucket = models.BigIntegerField(help_text="Slice number: unix time // (window / 6)")
     hits = models.PositiveIntegerField(default=0)
     expires_at = models.BigIntegerField(db_index=True, help_text="Unix time the row is stale")
 
