@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from leaderboard import ratings
+from leaderboard.csv_cells import neutralize_row
 from leaderboard.models import (
     ArenaMode,
     Category,
@@ -265,15 +266,18 @@ def write_votes_csv(
         "challenge__slug",
         "created_at",
     ).iterator(chunk_size=5000):
+        # Slugs may start with "-": such cells get a quote, which the CLI removes.
         writer.writerow(
-            [
-                model_a,
-                model_b,
-                EXPORT_WINNER[outcome],
-                category or "",
-                challenge or "",
-                created.isoformat(timespec="microseconds"),
-            ]
+            neutralize_row(
+                [
+                    model_a,
+                    model_b,
+                    EXPORT_WINNER[outcome],
+                    category or "",
+                    challenge or "",
+                    created.isoformat(timespec="microseconds"),
+                ]
+            )
         )
         count += 1
     return count

@@ -107,7 +107,9 @@ class Provider(StableSlugModel):
             )
 
     def api_key(self) -> str | None:
-        return os.environ.get(self.api_key_env) if self.api_key_env else None
+        # Stripped: a key variable ending in a newline would make an illegal header.
+        key = os.environ.get(self.api_key_env, "").strip() if self.api_key_env else ""
+        return key or None
 
 
 class EndpointKind(models.TextChoices):
@@ -542,10 +544,10 @@ class VoterExclusion(models.Model):
 
 
 class ArenaRateCounter(models.Model):
-    """Hits of one rate-limit key in one fixed time window, shared by every web worker."""
+    """Hits of one rate-limit key in one slice of its window, shared by every web worker."""
 
     key = models.CharField(max_length=100)
-    bucket = models.BigIntegerField(help_text="Window number: unix time // window length")
+    bucket = models.BigIntegerField(help_text="Slice number: unix time // (window / 6)")
     hits = models.PositiveIntegerField(default=0)
     expires_at = models.BigIntegerField(db_index=True, help_text="Unix time the row is stale")
 
@@ -576,9 +578,9 @@ class ApiKey(models.Model):
         blank=True,
         help_text="Requests per minute; empty uses GATEWAY_RATE_LIMIT_PER_MINUTE, 0 is unlimited",
     )
-    # The current fixed one-minute rate window (unix time // 60) and its request count.
-    rate_window = models.BigIntegerField(default=0, editable=False)
-    rate_window_requests = models.PositiveIntegerField(default=0, editable=False)
+    # The rate limit's state (a token bucket, as GCRA): the unix time in milliseconds at
+    # which the key's bucket is full again. One number, so one row lock guards it.
+    rate_full_at_ms = models.BigIntegerField(default=0, editable=False)
     request_count = models.PositiveBigIntegerField(default=0)
     image_count = models.PositiveBigIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=6, default=0)

@@ -78,7 +78,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so every error answer passes through it (leaderboard/errors.py).
+    "leaderboard.errors.JsonErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, which answers static files itself: they carry the CSP too.
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -86,7 +90,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
 ]
 
 ROOT_URLCONF = "leaderboard.urls"
@@ -192,7 +195,13 @@ SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
-SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# PROXY_REDIRECTS_HTTPS=1: the TLS proxy in front already redirects http:// to https://,
+# so Django need not (SECURE_SSL_REDIRECT then defaults off) and the deploy check's
+# W008 ("SECURE_SSL_REDIRECT is not True") is a false alarm; without it W008 stays.
+PROXY_REDIRECTS_HTTPS = env_bool("PROXY_REDIRECTS_HTTPS", False)
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and not PROXY_REDIRECTS_HTTPS)
+if PROXY_REDIRECTS_HTTPS:
+    SILENCED_SYSTEM_CHECKS = ["security.W008"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
@@ -254,9 +263,10 @@ for _proxy in ARENA_TRUSTED_PROXIES:
         ) from None
 # IPs and voter tokens are stored only as salted hashes.
 # The default is derived from SECRET_KEY, so rotating the key also unlinks old hashes.
-ARENA_IP_HASH_SALT = os.environ.get("ARENA_IP_HASH_SALT") or _arena_sha256(
-    f"pairwise-arena-ip-salt:{SECRET_KEY}".encode()
-).hexdigest()
+ARENA_IP_HASH_SALT = (
+    os.environ.get("ARENA_IP_HASH_SALT")
+    or _arena_sha256(f"pairwise-arena-ip-salt:{SECRET_KEY}".encode()).hexdigest()
+)
 # Re-encoded, metadata-free arena images (a cache: safe to delete).
 ARENA_IMAGE_DIR = Path(os.environ.get("ARENA_IMAGE_DIR", VAR_DIR / "arena-images"))
 ARENA_IMAGE_MAX_SIDE = env_int("ARENA_IMAGE_MAX_SIDE", 1024)
@@ -297,11 +307,13 @@ GATEWAY_MAX_IMAGES = env_int("GATEWAY_MAX_IMAGES", 10)
 # Upload limits of /images/edits: the whole request body, and each image.
 GATEWAY_MAX_UPLOAD_BYTES = env_int("GATEWAY_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 GATEWAY_MAX_IMAGE_BYTES = env_int("GATEWAY_MAX_IMAGE_BYTES", 20 * 1024 * 1024)
+# Largest reference image in megapixels (1024x1024 px each): the price sheets' cap.
+GATEWAY_MAX_REFERENCE_MP = env_int("GATEWAY_MAX_REFERENCE_MP", 4)
 # Requests per minute per key, unless the key sets its own; 0 turns the limit off.
 GATEWAY_RATE_LIMIT_PER_MINUTE = env_int("GATEWAY_RATE_LIMIT_PER_MINUTE", 60)
 for _name in (
     "GATEWAY_UPSTREAM_TIMEOUT_S", "GATEWAY_MAX_ATTEMPTS", "GATEWAY_MAX_IMAGES",
-    "GATEWAY_MAX_UPLOAD_BYTES", "GATEWAY_MAX_IMAGE_BYTES",
+    "GATEWAY_MAX_UPLOAD_BYTES", "GATEWAY_MAX_IMAGE_BYTES", "GATEWAY_MAX_REFERENCE_MP",
 ):  # fmt: skip
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}.")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -141,6 +142,12 @@ class Endpoint:
     deadline_s: float = 300.0
     size_tolerance_px: int = 32
     pricing: PricingRule | None = None
+
+    def __post_init__(self) -> None:
+        # A key copied with a trailing newline makes httpx refuse the header (and the
+        # refusal quotes it): keys never carry surrounding whitespace.
+        if self.api_key is not None:
+            object.__setattr__(self, "api_key", self.api_key.strip() or None)
 
     def model_for(self, request: ImageRequest) -> str:
         """The model id to call: the edit endpoint for edit requests when it differs."""
@@ -374,6 +381,19 @@ def _url_host(match: re.Match) -> str:
     return f"<url on {host or 'a host'}>"
 
 
+def _secret_forms(secrets: tuple[str, ...]) -> list[str]:
+    """Each secret as it may appear in an error text: raw, stripped, and escaped the
+    ways Python and JSON print it (httpx quotes a bad header value as bytes' repr,
+    so a key ending in a newline shows up as ``...\\n``), longest first."""
+    forms = set()
+    for secret in secrets:
+        for value in {secret, secret.strip()} if secret else ():
+            forms |= {value, repr(value)[1:-1], json.dumps(value)[1:-1],
+                      value.encode("unicode_escape").decode("ascii"),
+                      repr(value.encode())[2:-1]}  # fmt: skip
+    return sorted((form for form in forms if len(form) >= 4), key=len, reverse=True)
+
+
 def sanitize(text: str, secrets: tuple[str, ...] = ()) -> str:
     """An error text safe to log and store: no secret, no URL, no credentials, short.
 
@@ -381,14 +401,13 @@ def sanitize(text: str, secrets: tuple[str, ...] = ()) -> str:
     echo masked), replaces URLs by their host (signed URLs carry tokens in the path
     and query), data URIs and anything shaped like an auth header value.
     """
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[redacted]")
-            if len(secret) >= 16:
-                half = len(secret) // 2
-                text = text.replace(secret[:half], "[redacted]").replace(
-                    secret[half:], "[redacted]"
-                )
+    forms = _secret_forms(secrets)
+    for form in forms:  # every whole form first: a half of one may cut into another
+        text = text.replace(form, "[redacted]")
+    for form in forms:
+        if len(form) >= 16:
+            half = len(form) // 2
+            text = text.replace(form[:half], "[redacted]").replace(form[half:], "[redacted]")
     text = _DATA_URI.sub("data:[...]", text)
     text = _URL.sub(_url_host, text)
     text = _BEARER.sub(lambda match: f"{match.group(1)} [redacted]", text)

@@ -8,6 +8,7 @@ the first characters (``ApiKey.prefix``) identify it in the admin and in logs.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import time
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db.models import F
 from django.utils import timezone
 
 from leaderboard.gateway.errors import RateLimited, Unauthorized
@@ -67,36 +68,46 @@ def rate_limit_of(key: ApiKey) -> int:
 
 
 def check_rate_limit(key: ApiKey, *, now_s: float | None = None) -> dict[str, str]:
-    """Count one request in the key's current one-minute window; RateLimited when over.
+    """Count one request against the key's limit; RateLimited when over.
 
-    The counter lives on the key's row and is bumped by one UPDATE, so every web
-    worker sees the same count (a window is ``unix time // 60``). Returns the
-    ``x-ratelimit-*`` headers for the response.
+    A token bucket (the generic cell rate algorithm): the bucket holds ``limit``
+    requests and refills at ``limit`` per minute, so a client may burst up to the
+    limit, then goes at the refill rate. There is no window edge to exploit: a full
+    burst just before a minute boundary leaves nothing to burst again just after it.
+    The state is one number on the key's row, read and written under its row lock, so
+    every web worker counts against the same bucket. Returns the ``x-ratelimit-*``
+    headers for the response.
     """
     limit = rate_limit_of(key)
     if limit == 0:
         return {}
-    now_s = time.time() if now_s is None else now_s
-    window = int(now_s // RATE_WINDOW_S)
+    now_ms = int((time.time() if now_s is None else now_s) * 1000)
+    interval_ms = RATE_WINDOW_S * 1000 / limit  # one request's worth of refill
+    burst_ms = RATE_WINDOW_S * 1000 - interval_ms  # how far ahead the bucket may run
     with transaction.atomic():
-        ApiKey.objects.filter(pk=key.pk).update(
-            rate_window_requests=Case(
-                When(rate_window=window, then=F("rate_window_requests") + 1), default=Value(1)
-            ),
-            rate_window=window,
+        full_at_ms = (
+            ApiKey.objects.select_for_update()
+            .filter(pk=key.pk)
+            .values_list("rate_full_at_ms", flat=True)[0]
         )
-        count = ApiKey.objects.filter(pk=key.pk).values_list("rate_window_requests", flat=True)[0]
-    reset_s = max(1, int((window + 1) * RATE_WINDOW_S - now_s + 0.999))
+        start_ms = max(full_at_ms, now_ms)
+        is_allowed = start_ms - now_ms <= burst_ms
+        if is_allowed:
+            full_at_ms = int(start_ms + interval_ms)
+            ApiKey.objects.filter(pk=key.pk).update(rate_full_at_ms=full_at_ms)
+    remaining = max(0, int((now_ms + RATE_WINDOW_S * 1000 - full_at_ms) // interval_ms))
+    reset_s = max(1, math.ceil((full_at_ms - now_ms) / 1000))
     headers = {
         "x-ratelimit-limit-requests": str(limit),
-        "x-ratelimit-remaining-requests": str(max(0, limit - count)),
+        "x-ratelimit-remaining-requests": str(remaining),
         "x-ratelimit-reset-requests": f"{reset_s}s",
     }
-    if count > limit:
+    if not is_allowed:
+        retry_s = max(1, math.ceil((full_at_ms - now_ms - burst_ms) / 1000))
         raise RateLimited(
             f"Rate limit reached: {limit} requests per minute for this key. "
-            f"Try again in {reset_s} s.",
-            headers={**headers, "Retry-After": str(reset_s)},
+            f"Try again in {retry_s} s.",
+            headers={**headers, "Retry-After": str(retry_s)},
         )
     return headers
 

@@ -83,6 +83,16 @@ class NoProvider(ApiError):
     status, type, code = 503, "server_error", "no_provider_available"
 
 
+class ServiceUnavailable(ApiError):
+    """503: our database is away; the client may retry after Retry-After seconds."""
+
+    status, type, code = 503, "server_error", "service_unavailable"
+
+    def __init__(self, message: str, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", "30")
+
+
 class UpstreamFailed(ApiError):
     """502: every offering tried failed (5xx, connection errors, 429s, broken images)."""
 

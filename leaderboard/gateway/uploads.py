@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.files.uploadhandler import (
     FileUploadHandler,
     MemoryFileUploadHandler,
@@ -27,7 +27,7 @@ from leaderboard.gateway.errors import BadRequest, TooLarge
 
 MAX_IMAGES = 9
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP")
-MAX_REFERENCE_PIXELS = 64 * 1024 * 1024
+MEGAPIXEL = 1024 * 1024  # the price sheets' megapixel (leaderboard/pricing.py)
 
 
 class LimitedUploadHandler(FileUploadHandler):
@@ -88,6 +88,8 @@ def read_edit_form(request) -> tuple[dict, list[ReferenceImage]]:
         files = request.FILES.getlist("image") + request.FILES.getlist("image[]")
     except RequestDataTooBig:
         raise TooLarge("The form fields are too large.") from None
+    except SuspiciousOperation as error:  # too many fields or files (Django's own limits)
+        raise BadRequest(f"The form is refused: {error}", param="image") from None
     except MultiPartParserError:
         raise BadRequest("The body is not a valid multipart/form-data upload.") from None
     if limiter.problem == "file_too_large":
@@ -115,22 +117,36 @@ def read_edit_form(request) -> tuple[dict, list[ReferenceImage]]:
 
 
 def _reference(upload) -> ReferenceImage:
+    """The upload as a reference image, once it has been fully decoded and measured.
+
+    Every pixel is decoded before any provider is paid: a truncated or corrupt file
+    fails here, not upstream. The size is checked from the header first, so an image
+    over GATEWAY_MAX_REFERENCE_MP is refused without decoding it. Providers resize
+    anything over their cap (4 MP on the price sheets) and bill it as the cap, so a
+    larger upload only costs bandwidth and memory.
+    """
+    name = upload.name or "An upload"
     data = upload.read()
+    max_mp = settings.GATEWAY_MAX_REFERENCE_MP
     try:
         with Image.open(io.BytesIO(data)) as image:
             fmt, (width, height) = image.format, image.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+            if fmt not in ACCEPTED_FORMATS:
+                raise BadRequest(f"{name} is {fmt}; send PNG, JPEG or WebP.", param="image")
+            if width * height > max_mp * MEGAPIXEL:
+                raise BadRequest(
+                    f"{name} is {width}x{height} ({width * height / MEGAPIXEL:.1f} MP); "
+                    f"the limit is {max_mp} MP per reference image (e.g. 2048x2048). "
+                    "Scale it down first.",
+                    param="image",
+                )
+            image.load()  # decodes every pixel: truncated or corrupt data raises here
+    except BadRequest:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         raise BadRequest(
-            f"{upload.name or 'An upload'} is not an image; send PNG, JPEG or WebP.",
+            f"{name} is not a complete image (unreadable, truncated or corrupt); "
+            "send PNG, JPEG or WebP.",
             param="image",
         ) from None
-    if fmt not in ACCEPTED_FORMATS:
-        raise BadRequest(
-            f"{upload.name or 'An upload'} is {fmt}; send PNG, JPEG or WebP.", param="image"
-        )
-    if width * height > MAX_REFERENCE_PIXELS:
-        raise BadRequest(
-            f"{upload.name or 'An upload'} has {width}x{height} pixels; the limit is 64 MP.",
-            param="image",
-        )
     return ReferenceImage(data, Image.MIME[fmt], width, height)

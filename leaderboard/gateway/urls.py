@@ -1,5 +1,6 @@
 from django.urls import path
 
+from leaderboard import openapi
 from leaderboard.gateway import views
 
 # Mounted at /openai/v1/ (leaderboard/urls.py): the base URL the openai client is given.
@@ -9,4 +10,5 @@ urlpatterns = [
     path("images/files/<str:file_name>", views.image_file, name="gateway-image"),
     path("models", views.models, name="gateway-models"),
     path("models/<str:slug>", views.models, name="gateway-model"),
+    path("openapi.json", openapi.gateway_openapi, name="gateway-openapi"),
 ]

@@ -13,9 +13,11 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import DatabaseError
 from django.http import FileResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from leaderboard.errors import DATABASE_OUTAGES
 from leaderboard.gateway import auth, images
 from leaderboard.gateway.errors import (
     ApiError,
@@ -24,6 +26,7 @@ from leaderboard.gateway.errors import (
     MethodNotAllowed,
     ModelNotFound,
     NotFound,
+    ServiceUnavailable,
     TooLarge,
     error_response,
 )
@@ -52,6 +55,10 @@ def api_view(endpoint: str, method: str):
                 response = view(request, usage, *args, **kwargs)
             except ApiError as error:
                 response, usage.error_code = error_response(error), error.code
+            except DATABASE_OUTAGES:
+                logger.exception("database unavailable on %s", endpoint)
+                error = ServiceUnavailable("The database is unavailable; try again shortly.")
+                response, usage.error_code = error_response(error), error.code
             except Exception:
                 logger.exception("gateway error on %s", endpoint)
                 error = InternalError("The server had an error processing the request.")
@@ -61,7 +68,10 @@ def api_view(endpoint: str, method: str):
             usage.status_code = response.status_code
             usage.duration_ms = (time.monotonic() - started) * 1000
             if key is not None:
-                auth.record_usage(key, usage)
+                try:
+                    auth.record_usage(key, usage)
+                except DatabaseError:  # the answer (perhaps paid images) still goes out
+                    logger.exception("usage of key %s not recorded", key.prefix)
             logger.info(
                 "gateway %s %s key=%s status=%s images=%s providers=%s %.0f ms",
                 request.method, endpoint, key.prefix if key else "-", response.status_code,
@@ -83,6 +93,8 @@ def generations(request, usage: auth.Usage):
         raise TooLarge("The request body is too large.") from None
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("The body must be a JSON object.") from None
+    except RecursionError:  # "[[[[..." a thousand deep exhausts the parser's stack
+        raise BadRequest("The JSON body is nested too deeply.") from None
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
     params = parse_params(data)

@@ -15,8 +15,9 @@ from functools import wraps
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
+from leaderboard.csv_cells import neutralize_row
 from leaderboard.pages import presenters, queries
 from leaderboard.pages.cache import cached, current_snapshot
 from leaderboard.pages.landscape import METRICS, build_landscape
@@ -86,9 +87,9 @@ MODEL_BOARD_COLUMNS = [
 
 
 def api_view(view):
-    """GET only, open to any origin; BadQuery becomes a JSON error with its status."""
+    """GET (and HEAD) only, open to any origin; BadQuery becomes a JSON error with its status."""
 
-    @require_GET
+    @require_safe
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
@@ -122,7 +123,7 @@ def _csv_response(rows: list[dict], columns: list[str], filename: str) -> HttpRe
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(neutralize_row(row) for row in rows)
     response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

@@ -45,6 +45,10 @@ SERIES = ("#0a62a8", "#b4440e", "#007a5a", "#a3407e", "#8a6100", "#3d7fb0", "#44
 RC = {
     "svg.fonttype": "none",
     "svg.hashsalt": "pairwise",  # stable ids: identical data gives identical bytes
+    # Names come from the catalog: "$...$" in one must print as typed, not as mathtext
+    # (an unknown TeX command there used to raise while drawing).
+    "text.parse_math": False,
+    "text.usetex": False,
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans", "Helvetica", "Arial"],
     "font.size": 10,

@@ -1,5 +1,6 @@
 from django.urls import path, register_converter
 
+from leaderboard import openapi
 from leaderboard.pages import api, views
 
 
@@ -51,6 +52,7 @@ urlpatterns = [
     ),
     path("exports/votes-<str:mode>.csv", views.export_votes, name="export-votes"),
     # The data API. The CSV twins come first: "<slug>.csv" would otherwise be a slug.
+    path("api/openapi.json", openapi.data_api_openapi, name="api-openapi"),
     path("api/leaderboard", api.leaderboard_json, name="api-leaderboard"),
     path("api/leaderboard.csv", api.leaderboard_csv, name="api-leaderboard-csv"),
     path("api/models/<dotslug:slug>.csv", api.model_csv, name="api-model-csv"),

@@ -190,9 +190,8 @@ def export_votes(request, mode):
     written once per snapshot to PAGES_EXPORT_DIR and streamed from there."""
     if mode not in ArenaMode.values:
         raise Http404(f"No vote export for {mode!r}; use t2i or edit.")
-    path = _export_file(mode, current_snapshot().version)
     response = FileResponse(
-        open(path, "rb"),  # noqa: SIM115 (FileResponse closes it)
+        _open_export(mode, current_snapshot().version),  # FileResponse closes it
         as_attachment=True,
         filename=f"pairwise-votes-{mode}.csv",
         content_type="text/csv; charset=utf-8",
@@ -201,21 +200,37 @@ def export_votes(request, mode):
     return response
 
 
-def _export_file(mode: str, version: str) -> Path:
+def _open_export(mode: str, version: str):
+    """The export of ``version``, opened for reading: written first if it is missing.
+
+    The file is opened exactly once and streamed from that handle, never looked up
+    again: another worker publishing a newer snapshot may replace or delete the path
+    at any moment (os.replace / unlink), and an open handle outlives both.
+    """
     directory = Path(settings.PAGES_EXPORT_DIR)
     path = directory / f"votes-{mode}-{version}.csv"
-    if path.exists():
-        return path
+    try:
+        return open(path, "rb")  # noqa: SIM115 (the caller's FileResponse closes it)
+    except FileNotFoundError:
+        pass
     directory.mkdir(parents=True, exist_ok=True)
-    # Write aside, then rename: a concurrent download never sees half a file.
+    # Write aside, open, then rename: a concurrent download never sees half a file.
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".votes-{mode}-", suffix=".csv")
-    with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
-        write_votes_csv(stream, mode=mode, until=_fitted_until(mode))
-    os.replace(temporary, path)
+    export = None
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+            write_votes_csv(stream, mode=mode, until=_fitted_until(mode))
+        export = open(temporary, "rb")  # noqa: SIM115
+        os.replace(temporary, path)
+    except BaseException:
+        if export is not None:
+            export.close()
+        Path(temporary).unlink(missing_ok=True)
+        raise
     for old in directory.glob(f"votes-{mode}-*.csv"):
         if old != path:
             old.unlink(missing_ok=True)
-    return path
+    return export
 
 
 def _fitted_until(mode: str):

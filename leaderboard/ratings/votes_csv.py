@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..csv_cells import restore_cell
 from .votes import A_WINS, B_WINS, BOTH_BAD, TIE, Votes
 
 WINNER_OUTCOMES = {"model_a": A_WINS, "model_b": B_WINS, "tie": TIE, "tie (bothbad)": BOTH_BAD}
@@ -63,6 +64,9 @@ def read_votes_csv(path: str | Path, *, category: str | None = None) -> Votes:
         )
     except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as error:
         raise VotesFileError(f"{path}: not a readable CSV file ({_first_line(error)})") from None
+    for column in ("model_a", "model_b", "category"):
+        if column in frame:  # cells the export quoted against formula injection
+            frame[column] = _restored(frame[column])
     if category is not None:
         frame = frame[(frame["category"] == category).to_numpy()]
         if frame.empty:
@@ -124,6 +128,16 @@ def _parse_timestamps(column, path: Path, line_of_row: np.ndarray) -> np.ndarray
             f"{path}: line {line_of_row[bad[0]]}: unreadable timestamp {column.iloc[bad[0]]!r}"
         )
     return (parsed - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=np.float64)
+
+
+def _restored(column):
+    names = [str(name) for name in column.cat.categories]
+    restored = [restore_cell(name) for name in names]
+    if restored == names:
+        return column
+    if len(set(restored)) == len(restored):
+        return column.cat.rename_categories(restored)
+    return column.astype(str).map(restore_cell).astype("category")
 
 
 def _first_line(error: Exception) -> str:

@@ -15,7 +15,6 @@ from leaderboard.ratings import count_votes, fit_bradley_terry, rate_counts, rea
 from leaderboard.ratings.benchmark import fit_per_vote_logistic
 from tests.support import VOTES_DIR
 
-
 # GenAI-Arena fitted sklearn LogisticRegression(fit_intercept=False) at its default C=1.0
 # on every vote written twice; that L2 penalty is a N(1000, sd^2) prior with
 # sd = 400 * sqrt(2 * C) Elo points (see fit_bradley_terry).

@@ -80,3 +80,41 @@ def test_the_database_is_the_one_ci_asked_for():
     if expected is None:
         pytest.skip("PAIRWISE_EXPECT_DB is only set in CI")
     assert connection.vendor == expected
+
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k" * 20 + "a1B2c3D4e5F6g7H8i9J0" + "z" * 20,
+    "ALLOWED_HOSTS": "example.org",
+}
+
+
+def test_the_deploy_check_passes_behind_a_proxy_that_redirects_to_https():
+    """The README's proxy setup (issue 12: W008 failed the check with SECURE_SSL_REDIRECT=0)."""
+    for proxy in (
+        {"PROXY_REDIRECTS_HTTPS": "1"},
+        {"PROXY_REDIRECTS_HTTPS": "1", "SECURE_SSL_REDIRECT": "0", "TRUST_X_FORWARDED_PROTO": "1"},
+    ):
+        result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, **proxy)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_deploy_check_still_warns_when_nothing_redirects_to_https():
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, SECURE_SSL_REDIRECT="0"
+    )
+
+    assert result.returncode != 0
+    assert "security.W008" in result.stdout + result.stderr
+
+
+def test_static_files_carry_the_content_security_policy(client, settings):
+    """WhiteNoise answers static files before the CSP middleware used to run (issue 12)."""
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.WHITENOISE_AUTOREFRESH = True
+
+    response = client.get("/static/css/site.css")
+
+    assert response.status_code == 200
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Content-Type-Options"] == "nosniff"
