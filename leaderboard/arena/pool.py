@@ -3,7 +3,9 @@
 Serving a matchup must not scan the generations table, so each worker keeps one
 `ArenaCatalog` per mode for ARENA_POOL_CACHE_S seconds: the challenges, their
 images, the sampler's pair tables, the current leaderboard's standings and the
-prepared-image sets. Reads only; rows are written by `services`.
+prepared-image sets. Only live arena images (pool "arena", under
+ARENA_MAX_IMPRESSIONS) can be drawn; showcase images never. Reads only; rows are
+written by `services`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Count
 
+from bench.pools import ARENA, RETIRED
 from leaderboard.arena.images import ImageSet, SourceImage, build_image_set
 from leaderboard.arena.sampling import PairTable, Pool, Standing
 from leaderboard.models import (
@@ -78,6 +81,8 @@ class ArenaCatalog:
     has_demo_data: bool
     _pools: dict[str | None, Pool]
     _tables: dict[str | None, PairTable] = field(default_factory=dict)
+    # Generations this worker saw reach ARENA_MAX_IMPRESSIONS since the catalog was built.
+    retired: set[int] = field(default_factory=set)
 
     def table(self, category_slug: str | None = None) -> PairTable:
         """The weighted pairs of this arena, overall or within one category."""
@@ -143,8 +148,10 @@ def catalog_for(mode: str, challenge_id: int) -> ArenaCatalog:
 def build_catalog(mode: str) -> ArenaCatalog:
     media_root = Path(settings.MEDIA_ROOT)
     challenges, references = _challenges(mode, media_root)
+    # Showcase images and duplicates never enter the arena; retired ones stay in the
+    # image sets (their matchups may still be open or revealed) but not in the pool.
     generations = list(
-        Generation.objects.filter(challenge__mode=mode)
+        Generation.objects.filter(challenge__mode=mode, pool__in=(ARENA, RETIRED))
         .order_by("id")
         .values_list(
             "id",
@@ -159,8 +166,11 @@ def build_catalog(mode: str) -> ArenaCatalog:
             "offering__image_model__vendor",
             "offering__provider__slug",
             "offering__provider__name",
+            "pool",
+            "impressions",
         )
     )
+    max_impressions = settings.ARENA_MAX_IMPRESSIONS
     contestants: dict[int, Contestant] = {}
     sources: dict[int, list[SourceImage]] = defaultdict(list)
     by_category: dict[str | None, dict[int, dict[int, list[int]]]] = defaultdict(
@@ -169,14 +179,15 @@ def build_catalog(mode: str) -> ArenaCatalog:
     has_simulated = False
     for row in generations:
         gid, cid, name, width, height, sha256, model_id, model_active = row[:8]
-        model_name, vendor, provider, provider_name = row[8:]
+        model_name, vendor, provider, provider_name, generation_pool, impressions = row[8:]
         contestants[gid] = Contestant(model_id, model_name, vendor, provider_name)
         path = media_root / name
         if cid not in challenges or not path.is_file():
             continue
         sources[cid].append(SourceImage(str(gid), path, width, height, sha256))
         challenge = challenges[cid]
-        if model_active and challenge.is_active:
+        is_live = generation_pool == ARENA and impressions < max_impressions
+        if model_active and challenge.is_active and is_live:
             for key in (None, challenge.category_slug):
                 by_category[key][cid][model_id].append(gid)
             has_simulated = has_simulated or provider == SIMULATED_PROVIDER

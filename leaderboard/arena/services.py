@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from bench.pools import ARENA, RETIRED
 from leaderboard.arena.errors import (
     AlreadyVoted,
     ArenaError,
@@ -30,12 +31,12 @@ from leaderboard.arena.errors import (
     MatchupNotVoted,
 )
 from leaderboard.arena.pool import arena_catalog
-from leaderboard.arena.sampling import Sampler, matchup_key
+from leaderboard.arena.sampling import GENERATION_MEMORY, History, Pick, Sampler
 from leaderboard.models import Matchup, Vote, VoteOutcome, VoterExclusion
 
 MATCHUP_CODE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-# How far back "never show a voter the same matchup twice" looks.
-RECENT_MATCHUPS = 100
+# Picks tried when the picked images turn out to have just been retired by another worker.
+MAX_CLAIM_ATTEMPTS = 4
 AUTOMATIC = "automatic"
 
 # The matchup with its challenge's arena mode and category (what a vote records).
@@ -48,9 +49,25 @@ FIND_MATCHUP = f"""
     FROM leaderboard_matchup m JOIN leaderboard_challenge c ON c.id = m.challenge_id
     WHERE m.code = %s
 """
-RECENT_IMAGE_PAIRS = """
-    SELECT generation_a_id, generation_b_id FROM leaderboard_matchup
-    WHERE voter = %s ORDER BY served_at DESC LIMIT %s
+VOTER_HISTORY = """
+    SELECT generation_a_id, generation_b_id, challenge_id, model_a_id, model_b_id
+    FROM leaderboard_matchup WHERE voter = %s ORDER BY served_at DESC LIMIT %s
+"""
+# One impression for each of the two images, only while they are live; the one that
+# reaches ARENA_MAX_IMPRESSIONS is retired by the same statement. Under concurrency the
+# row lock (PostgreSQL) or the write lock (SQLite) makes the cap exact.
+COUNT_IMPRESSIONS = f"""
+    UPDATE leaderboard_generation
+    SET impressions = impressions + 1,
+        pool = CASE WHEN impressions + 1 >= %s THEN '{RETIRED}' ELSE pool END,
+        retired_at = CASE WHEN impressions + 1 >= %s THEN %s ELSE retired_at END
+    WHERE id IN (%s, %s) AND pool = '{ARENA}' AND impressions < %s
+    RETURNING id, pool
+"""
+UNCOUNT_IMPRESSION = f"""
+    UPDATE leaderboard_generation SET impressions = impressions - 1, pool = '{ARENA}',
+        retired_at = NULL
+    WHERE id = %s
 """
 INSERT_MATCHUP = """
     INSERT INTO leaderboard_matchup (code, challenge_id, generation_a_id, generation_b_id,
@@ -106,7 +123,9 @@ def serve_matchup(
 ) -> Matchup | None:
     """Store and return a new matchup for `voter` in arena `mode` (optionally one category).
 
-    Returns None when the arena has no two models with images for any challenge. The
+    Returns None when the arena has no two models with live images for any challenge,
+    or nothing this voter has not been shown lately (see sampling's History). Both
+    images get an impression; one that reaches ARENA_MAX_IMPRESSIONS is retired. The
     matchup carries `mode` and `category_id` of its challenge, as found ones do.
     """
     with transaction.atomic():
@@ -120,9 +139,16 @@ def _serve(voter, mode, category, ip_hash, now, sampler) -> Matchup | None:
     if not table.pairs:
         return None
     with connection.cursor() as cursor:
-        cursor.execute(RECENT_IMAGE_PAIRS, [voter, RECENT_MATCHUPS])
-        seen = {matchup_key(a, b) for a, b in cursor.fetchall()}
-        pick = sampler.pick(table, seen)
+        cursor.execute(VOTER_HISTORY, [voter, GENERATION_MEMORY])
+        history = History.from_matchups(cursor.fetchall())
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            pick = sampler.pick(table, history, catalog.retired)
+            if pick is None:
+                return None
+            if _count_impressions(cursor, pick, catalog.retired, now):
+                break
+        else:
+            return None
         matchup = Matchup(
             code=secrets.token_urlsafe(32),
             challenge_id=pick.challenge_id,
@@ -154,6 +180,23 @@ def _serve(voter, mode, category, ip_hash, now, sampler) -> Matchup | None:
     matchup.mode = mode
     matchup.category_id = catalog.challenges[pick.challenge_id].category_id
     return _saved(matchup)
+
+
+def _count_impressions(cursor, pick: Pick, retired: set[int], now: datetime) -> bool:
+    """Count one impression for both images of `pick`; False (and nothing counted) when
+    one of them is no longer live. `retired` learns which ones are used up."""
+    cap = settings.ARENA_MAX_IMPRESSIONS
+    pair = (pick.generation_a_id, pick.generation_b_id)
+    cursor.execute(COUNT_IMPRESSIONS, [cap, cap, _db_time(now), *pair, cap])
+    counted = cursor.fetchall()
+    if len(counted) == 2:
+        retired.update(generation for generation, pool in counted if pool == RETIRED)
+        return True
+    # Retired meanwhile (by another worker): undo the other image's impression.
+    for generation, _ in counted:
+        cursor.execute(UNCOUNT_IMPRESSION, [generation])
+    retired.update(set(pair) - {generation for generation, _ in counted})
+    return False
 
 
 def _find(code: str, voter: str) -> Matchup:
