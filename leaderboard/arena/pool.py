@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Q, Sum
 
-from bench.pools import ARENA, RETIRED
+from bench.pools import ARENA, RETIRED, SHOWCASE
 from leaderboard.arena.images import ImageSet, SourceImage, build_image_set
 from leaderboard.arena.sampling import PairTable, Pool, Standing
 from leaderboard.models import (
@@ -27,6 +27,7 @@ from leaderboard.models import (
     Challenge,
     ChallengeReference,
     Generation,
+    ImageModel,
     Leaderboard,
     Rating,
     RatingWindow,
@@ -276,3 +277,59 @@ def _standings(mode: str):
         for r in ratings
     }
     return standings, positions, True
+
+
+@dataclass(frozen=True)
+class PoolCell:
+    """One model's images for one challenge: how many the arena can still show."""
+
+    model: str
+    challenge: str
+    mode: str
+    live: int
+    retired: int
+    showcase: int
+    impressions_left: int
+    needed: int
+
+
+def pool_cells() -> list[PoolCell]:
+    """Every active model x active challenge it can take part in, with its image counts.
+
+    Live: arena images under ARENA_MAX_IMPRESSIONS; needed: live images short of
+    ARENA_LIVE_IMAGES_TARGET (scheduled bench runs bring new ones).
+    """
+    cap, target = settings.ARENA_MAX_IMPRESSIONS, settings.ARENA_LIVE_IMAGES_TARGET
+    is_live = Q(pool=ARENA, impressions__lt=cap)
+    counts = {
+        (row["offering__image_model_id"], row["challenge_id"]): row
+        for row in Generation.objects.values("offering__image_model_id", "challenge_id")
+        .annotate(
+            live=Count("id", filter=is_live),
+            retired=Count("id", filter=Q(pool=RETIRED) | Q(pool=ARENA, impressions__gte=cap)),
+            showcase=Count("id", filter=Q(pool=SHOWCASE)),
+            shown=Sum("impressions", filter=is_live),
+        )
+        .order_by()
+    }
+    cells = []
+    challenges = list(Challenge.objects.filter(is_active=True).order_by("mode", "title"))
+    for model in ImageModel.objects.filter(is_active=True).order_by("name"):
+        for challenge in challenges:
+            if challenge.mode not in model.modes:
+                continue
+            row = counts.get((model.id, challenge.id), {})
+            live = row.get("live", 0)
+            cells.append(
+                PoolCell(
+                    model=model.name,
+                    challenge=challenge.title,
+                    mode=challenge.get_mode_display(),
+                    live=live,
+                    retired=row.get("retired", 0),
+                    showcase=row.get("showcase", 0),
+                    impressions_left=live * cap - (row.get("shown") or 0),
+                    needed=max(0, target - live),
+                )
+            )
+    return cells
