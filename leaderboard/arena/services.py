@@ -53,14 +53,16 @@ VOTER_HISTORY = """
     SELECT generation_a_id, generation_b_id, challenge_id, model_a_id, model_b_id
     FROM leaderboard_matchup WHERE voter = %s ORDER BY served_at DESC LIMIT %s
 """
-# One impression for each of the two images, only while they are live; the one that
-# reaches ARENA_MAX_IMPRESSIONS is retired by the same statement. Under concurrency the
-# row lock (PostgreSQL) or the write lock (SQLite) makes the cap exact.
+# One impression for each of the two images, only while both are live; the one that
+# reaches ARENA_MAX_IMPRESSIONS is retired by the same statement. SQLite's write lock
+# serialises serves, so a plain UPDATE is exact there (a half-counted pair is undone).
+_RETIRING = f"""
+    impressions = impressions + 1,
+    pool = CASE WHEN impressions + 1 >= %s THEN '{RETIRED}' ELSE pool END,
+    retired_at = CASE WHEN impressions + 1 >= %s THEN %s ELSE retired_at END
+"""
 COUNT_IMPRESSIONS = f"""
-    UPDATE leaderboard_generation
-    SET impressions = impressions + 1,
-        pool = CASE WHEN impressions + 1 >= %s THEN '{RETIRED}' ELSE pool END,
-        retired_at = CASE WHEN impressions + 1 >= %s THEN %s ELSE retired_at END
+    UPDATE leaderboard_generation SET {_RETIRING}
     WHERE id IN (%s, %s) AND pool = '{ARENA}' AND impressions < %s
     RETURNING id, pool
 """
@@ -68,6 +70,23 @@ UNCOUNT_IMPRESSION = f"""
     UPDATE leaderboard_generation SET impressions = impressions - 1, pool = '{ARENA}',
         retired_at = NULL
     WHERE id = %s
+"""
+# PostgreSQL: lock both rows in id order first (two serves locking a pair in opposite
+# orders would deadlock), then count both or neither. NO KEY UPDATE leaves the key-share
+# locks of inserts that reference the rows (matchups, samples) unblocked.
+COUNT_IMPRESSIONS_LOCKED = f"""
+    WITH live AS (
+        SELECT id FROM leaderboard_generation
+        WHERE id IN (%s, %s) AND pool = '{ARENA}' AND impressions < %s
+        ORDER BY id FOR NO KEY UPDATE
+    )
+    UPDATE leaderboard_generation SET {_RETIRING}
+    WHERE id IN (SELECT id FROM live) AND (SELECT count(*) FROM live) = 2
+    RETURNING id, pool
+"""
+NOT_LIVE = f"""
+    SELECT id FROM leaderboard_generation
+    WHERE id IN (%s, %s) AND (pool <> '{ARENA}' OR impressions >= %s)
 """
 INSERT_MATCHUP = """
     INSERT INTO leaderboard_matchup (code, challenge_id, generation_a_id, generation_b_id,
@@ -187,16 +206,30 @@ def _count_impressions(cursor, pick: Pick, retired: set[int], now: datetime) -> 
     one of them is no longer live. `retired` learns which ones are used up."""
     cap = settings.ARENA_MAX_IMPRESSIONS
     pair = (pick.generation_a_id, pick.generation_b_id)
-    cursor.execute(COUNT_IMPRESSIONS, [cap, cap, _db_time(now), *pair, cap])
-    counted = cursor.fetchall()
-    if len(counted) == 2:
-        retired.update(generation for generation, pool in counted if pool == RETIRED)
-        return True
-    # Retired meanwhile (by another worker): undo the other image's impression.
-    for generation, _ in counted:
-        cursor.execute(UNCOUNT_IMPRESSION, [generation])
-    retired.update(set(pair) - {generation for generation, _ in counted})
-    return False
+    if connection.vendor == "postgresql":
+        # A savepoint, so that a failed attempt lets go of the row it locked before the
+        # sampler picks again (holding it could deadlock with another serve).
+        savepoint = transaction.savepoint()
+        cursor.execute(COUNT_IMPRESSIONS_LOCKED, [*pair, cap, cap, cap, _db_time(now)])
+        counted = cursor.fetchall()
+        if len(counted) == 2:
+            transaction.savepoint_commit(savepoint)
+        else:
+            transaction.savepoint_rollback(savepoint)
+            cursor.execute(NOT_LIVE, [*pair, cap])
+            retired.update(generation for (generation,) in cursor.fetchall())
+            return False
+    else:
+        cursor.execute(COUNT_IMPRESSIONS, [cap, cap, _db_time(now), *pair, cap])
+        counted = cursor.fetchall()
+        if len(counted) != 2:
+            # Retired meanwhile (by another worker): undo the other image's impression.
+            for generation, _ in counted:
+                cursor.execute(UNCOUNT_IMPRESSION, [generation])
+            retired.update(set(pair) - {generation for generation, _ in counted})
+            return False
+    retired.update(generation for generation, pool in counted if pool == RETIRED)
+    return True
 
 
 def _find(code: str, voter: str) -> Matchup:
