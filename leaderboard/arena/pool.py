@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db.models import Count, Q, Sum
 
 from bench.pools import ARENA, RETIRED, SHOWCASE
+from leaderboard.arena.history import voter_histories
 from leaderboard.arena.images import ImageSet, SourceImage, build_image_set
 from leaderboard.arena.sampling import PairTable, Pool, Standing
 from leaderboard.models import (
@@ -122,8 +123,10 @@ _lock = threading.Lock()
 
 
 def clear_cache() -> None:
+    """Forget this worker's catalogs and its memory of recent voters."""
     with _lock:
         _cache.clear()
+    voter_histories.clear()
 
 
 def arena_catalog(mode: str, *, refresh: bool = False) -> ArenaCatalog:

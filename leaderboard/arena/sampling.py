@@ -102,8 +102,8 @@ def pair_prompt_key(challenge_id: int, model_x: int, model_y: int) -> tuple[int,
 class History:
     """What one voter was shown lately: images (by id) and (challenge, model pair) keys."""
 
-    generations: frozenset[int] = frozenset()
-    pair_prompts: frozenset[tuple[int, int, int]] = frozenset()
+    generations: Collection[int] = frozenset()
+    pair_prompts: Collection[tuple[int, int, int]] = frozenset()
 
     @classmethod
     def from_matchups(cls, rows) -> History:

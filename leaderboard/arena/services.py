@@ -30,8 +30,9 @@ from leaderboard.arena.errors import (
     MatchupNotFound,
     MatchupNotVoted,
 )
+from leaderboard.arena.history import voter_histories
 from leaderboard.arena.pool import arena_catalog
-from leaderboard.arena.sampling import GENERATION_MEMORY, History, Pick, Sampler
+from leaderboard.arena.sampling import Pick, Sampler
 from leaderboard.models import Matchup, Vote, VoteOutcome, VoterExclusion
 
 MATCHUP_CODE = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -48,10 +49,6 @@ FIND_MATCHUP = f"""
     SELECT {", ".join(f"m.{column}" for column in MATCHUP_COLUMNS)}, c.mode, c.category_id
     FROM leaderboard_matchup m JOIN leaderboard_challenge c ON c.id = m.challenge_id
     WHERE m.code = %s
-"""
-VOTER_HISTORY = """
-    SELECT generation_a_id, generation_b_id, challenge_id, model_a_id, model_b_id
-    FROM leaderboard_matchup WHERE voter = %s ORDER BY served_at DESC LIMIT %s
 """
 # One impression for each of the two images, only while both are live; the one that
 # reaches ARENA_MAX_IMPRESSIONS is retired by the same statement. SQLite's write lock
@@ -158,8 +155,7 @@ def _serve(voter, mode, category, ip_hash, now, sampler) -> Matchup | None:
     if not table.pairs:
         return None
     with connection.cursor() as cursor:
-        cursor.execute(VOTER_HISTORY, [voter, GENERATION_MEMORY])
-        history = History.from_matchups(cursor.fetchall())
+        history = voter_histories.history(cursor, voter, to_db=_db_time, from_db=_aware)
         for _ in range(MAX_CLAIM_ATTEMPTS):
             pick = sampler.pick(table, history, catalog.retired)
             if pick is None:
