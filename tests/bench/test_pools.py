@@ -119,3 +119,28 @@ def test_identical_pixels_are_one_generation_and_the_first_is_the_showcase_image
     assert picture.pixel_sha256 == pixel_sha256(png((10, 20, 30)))
     linked = [s.generation_id for s in BenchSample.objects.order_by("id")]
     assert linked == [picture.id, picture.id, generations[1].id, picture.id, generations[2].id]
+
+
+def test_each_scheduled_run_brings_new_arena_candidates(database_url, media_root, simulator):
+    from bench.runner import run_benchmark
+
+    simulated_catalog(("replicate", "fal_queue"))
+    challenge("lighthouse", "A lighthouse at dawn")
+
+    def run():
+        return run_benchmark(
+            database_url,
+            media_root,
+            suite="tiny",
+            poll_interval_s=0.005,
+            base_url_overrides={"simulated": simulator.base_url},
+        )
+
+    run()
+    assert sorted(Generation.objects.values_list("pool", flat=True)) == ["showcase"] * 2
+    run()
+    run()
+    # Fresh seeds every run: new pictures, each an arena candidate (showcase exists).
+    pools = Counter(Generation.objects.values_list("pool", flat=True))
+    assert pools == {"showcase": 2, "arena": 4}
+    assert len(set(Generation.objects.values_list("pixel_sha256", flat=True))) == 6
