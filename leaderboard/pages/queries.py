@@ -37,8 +37,8 @@ from leaderboard.models import (
     Vote,
 )
 from leaderboard.pages.cache import cached, current_snapshot
-from leaderboard.publication import public_generations
 from leaderboard.pricing import PricingError, PricingRule, price_per_image_usd
+from leaderboard.publication import public_generations
 from leaderboard.sizes import SizeRules, SizeRulesError
 
 DEFAULT_WINDOW_DAYS = 30
