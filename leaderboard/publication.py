@@ -31,9 +31,7 @@ def _published_retirement_cutoff(now: datetime | None) -> datetime:
 
 def public_generations(now: datetime | None = None) -> Q:
     """A filter on Generation: the rows any public page or API may show."""
-    return Q(pool=SHOWCASE) | Q(
-        pool=RETIRED, retired_at__lte=_published_retirement_cutoff(now)
-    )
+    return Q(pool=SHOWCASE) | Q(pool=RETIRED, retired_at__lte=_published_retirement_cutoff(now))
 
 
 def may_show_publicly(generation, now: datetime | None = None) -> bool:

@@ -63,9 +63,7 @@ def test_a_run_fills_samples_and_generations_for_every_protocol(
     # One showcase image per offering x challenge; the other is an arena candidate.
     pools = Generation.objects.values_list("offering_id", "challenge_id", "pool")
     assert sorted(pool for _, _, pool in pools) == ["arena"] * 10 + ["showcase"] * 10
-    assert {(o, c) for o, c, pool in pools if pool == "showcase"} == {
-        (o, c) for o, c, _ in pools
-    }
+    assert {(o, c) for o, c, pool in pools if pool == "showcase"} == {(o, c) for o, c, _ in pools}
     assert run_row.spent_usd == Decimal("0.6")
 
 
