@@ -152,10 +152,11 @@ def catalog_for(mode: str, challenge_id: int) -> ArenaCatalog:
 def build_catalog(mode: str) -> ArenaCatalog:
     media_root = Path(settings.MEDIA_ROOT)
     challenges, references = _challenges(mode, media_root)
-    # Showcase images and duplicates never enter the arena; retired ones stay in the
-    # image sets (their matchups may still be open or revealed) but not in the pool.
+    # Every generation stays in the image sets (a matchup served before it was retired,
+    # or before an upgrade sorted it into showcase, keeps its images), but only live
+    # arena images enter the pool the sampler draws from.
     generations = list(
-        Generation.objects.filter(challenge__mode=mode, pool__in=(ARENA, RETIRED))
+        Generation.objects.filter(challenge__mode=mode)
         .order_by("id")
         .values_list(
             "id",

@@ -11,6 +11,7 @@ from django.db.models import Q
 from leaderboard.arena import pool, services
 from leaderboard.models import ArenaMode, Generation, Matchup
 from tests.arena.builders import add_generation, build_arena
+from tests.arena.pages import open_arena
 
 pytestmark = pytest.mark.django_db
 
@@ -109,3 +110,15 @@ def test_simultaneous_serves_never_pass_the_impression_cap(live_server, settings
     assert len(served) == Matchup.objects.count() == 10
     for generation in Generation.objects.all():
         assert generation.impressions == shown_in(generation) == 5
+
+
+def test_a_served_matchup_keeps_its_images_after_they_leave_the_pool(world, voter):
+    page = open_arena(voter)
+    voter.post(page.vote_url, {"outcome": "a"})
+    # Both images retired, or sorted into other pools by an upgrade, after the serve.
+    matchup = Matchup.objects.get()
+    Generation.objects.filter(pk=matchup.generation_a_id).update(pool="retired")
+    Generation.objects.filter(pk=matchup.generation_b_id).update(pool="duplicate")
+    pool.clear_cache()
+    for url in page.image_urls:
+        assert voter.get(url).status_code == 200, url
