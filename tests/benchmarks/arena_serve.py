@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -37,6 +38,13 @@ def main(argv=None) -> int:
     import django
 
     django.setup()
+    try:
+        return measure(args.serves)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def measure(serves: int) -> int:
     from django.core.management import call_command
 
     from leaderboard.arena import pool, services
@@ -54,7 +62,7 @@ def main(argv=None) -> int:
         for _ in range(depth):
             services.serve_matchup(voter=voter, mode="t2i")
         warm, cold = [], []
-        for _ in range(args.serves // 2):
+        for _ in range(serves // 2):
             started = time.perf_counter()
             services.serve_matchup(voter=voter, mode="t2i")
             warm.append(time.perf_counter() - started)
