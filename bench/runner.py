@@ -16,6 +16,7 @@ import asyncio
 import gc
 import os
 import queue
+import secrets
 import signal
 import socket
 import sys
@@ -399,6 +400,7 @@ def _plan(
     say,
 ) -> list[_Task]:
     references = _load_references(challenge_rows, media_root, say)
+    base_seed = suite.seed if suite.seed is not None else secrets.randbelow(2**31)
     per_offering: list[list[_Task]] = []
     for offering in offering_rows:
         try:
@@ -436,7 +438,7 @@ def _plan(
                         size=suite.size,
                         aspect_ratio=suite.aspect_ratio,
                         resolution=suite.resolution,
-                        seed=suite.seed + repetition,
+                        seed=base_seed + repetition,
                         output_format=suite.output_format,
                         references=tuple(refs or ()),
                     )

@@ -228,18 +228,34 @@ class Profile:
 # --- images -----------------------------------------------------------------------------
 
 
-def render_image(text: str, width: int, height: int, fmt: str = "PNG", variant: str = "") -> bytes:
-    """A real image of ``width`` x ``height`` pixels: ``text`` on a colour from its hash.
+def render_image(
+    text: str,
+    width: int,
+    height: int,
+    fmt: str = "PNG",
+    variant: str = "",
+    seed: int | str | None = None,
+) -> bytes:
+    """A real image of ``width`` x ``height`` pixels: ``text`` over a seeded composition.
 
-    ``variant`` (the model id) changes the colour but is never drawn, so two models'
-    answers to one prompt differ the way real ones do without naming the model.
+    Colours and shapes come from the hash of (``seed``, ``variant``, ``text``): every
+    request seed draws a different picture, and ``variant`` (the model id, never
+    drawn) makes two models' answers to one seeded prompt differ. No colour belongs to
+    a model. Without a seed each call draws a fresh picture, as providers do.
     """
     from PIL import Image, ImageDraw, ImageFont
 
-    digest = hashlib.sha256(f"{variant}\n{text}".encode()).digest()
-    background = tuple(64 + value // 2 for value in digest[:3])
+    if seed is None:
+        seed = secrets.token_hex(8)
+    rng = random.Random(hashlib.sha256(f"{seed}\n{variant}\n{text}".encode()).digest())
+    background = tuple(rng.randrange(40, 200) for _ in range(3))
     image = Image.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(image)
+    for _ in range(rng.randint(3, 8)):
+        x, y = rng.randrange(width), rng.randrange(height)
+        r = max(1, rng.randint(min(width, height) // 10, max(1, min(width, height) // 3)))
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape((x - r, y - r, x + r, y + r), fill=tuple(rng.randrange(256) for _ in range(3)))
     size = max(8, min(width, height) // 14)
     font = ImageFont.load_default(size=size)
     words, lines, line = text.split(), [], ""
@@ -632,7 +648,9 @@ class Simulator:
         width, height = job.width, job.height
         if job.outcome == "wrong_size":
             width, height = max(1, width // 2), max(1, height // 2)
-        key = (job.prompt, width, height, job.fmt, job.model)
+        # Seeded by the request: a request without a seed gets a picture of its own.
+        seed = job.seed if job.seed is not None else job.id
+        key = (job.prompt, width, height, job.fmt, job.model, seed)
         image = self._images.get(key)
         if image is None:
             # Encoding a large image takes milliseconds: off the loop, other answers go on.

@@ -21,6 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bench.pools import ARENA, DUPLICATE, SHOWCASE, pixel_sha256
 from bench.providers.base import EXTENSIONS, GenerationResult
 
 TABLES = (
@@ -332,35 +333,78 @@ class Store:
 
         Image files are content-addressed, ``generations/<sha[:2]>/<sha>.<ext>`` under
         ``media_root``, written before the rows so a committed row never names a
-        missing file.
+        missing file. A picture whose decoded pixels match a stored generation is not
+        stored again: the sample points at that generation (identical pixels are one
+        picture). A new generation is the showcase image of its offering x challenge
+        when that has none yet, an arena candidate otherwise (see bench/pools.py).
         """
         records = list(records)
-        generations = []
-        for record in records:
-            result = record.result
-            if result.is_ok and result.image is not None:
-                generations.append(
-                    (record, save_image(result.image, result.content_type, media_root))
-                )
+        successes = [
+            (record, pixel_sha256(record.result.image))
+            for record in records
+            if record.result.is_ok and record.result.image is not None
+        ]
         with self.engine.begin() as connection:
-            if generations:
+            known = self._known_pictures(connection, {pixel for _, pixel in successes if pixel})
+            showcased = self._showcased(connection, {record.offering_id for record, _ in successes})
+            new, repeats, pending = [], [], set()
+            for record, pixel in successes:
+                if pixel and pixel in known:
+                    record.generation_id = known[pixel]
+                    continue
+                if pixel and pixel in pending:  # the same picture twice in this batch
+                    repeats.append((record, pixel))
+                    continue
+                pending.add(pixel)
+                key = (record.offering_id, record.challenge_id)
+                pool = ARENA if key in showcased else SHOWCASE
+                showcased.add(key)
+                new.append((record, pixel, pool))
+            if new:
                 inserted = connection.execute(
                     sa.insert(self.generation).returning(
                         self.generation.c.id, sort_by_parameter_order=True
                     ),
                     [
-                        self._generation_values(record, path, sha)
-                        for record, (path, sha) in generations
+                        self._generation_values(record, pixel, pool, media_root)
+                        for record, pixel, pool in new
                     ],
                 ).all()
-                for (record, _), row in zip(generations, inserted, strict=True):
+                for (record, pixel, _), row in zip(new, inserted, strict=True):
                     record.generation_id = row.id
+                    if pixel:
+                        known[pixel] = row.id
+            for record, pixel in repeats:
+                record.generation_id = known[pixel]
             connection.execute(
                 sa.insert(self.sample), [self._sample_values(record) for record in records]
             )
 
-    def _generation_values(self, record: SampleRecord, relative_path: str, sha256: str) -> dict:
+    def _known_pictures(self, connection, pixels: set[str]) -> dict[str, int]:
+        """Stored generations (not duplicates) with these pixel digests: digest -> id."""
+        if not pixels:
+            return {}
+        g = self.generation
+        query = sa.select(g.c.pixel_sha256, g.c.id).where(
+            g.c.pixel_sha256.in_(sorted(pixels)), g.c.pool != DUPLICATE
+        )
+        return {row.pixel_sha256: row.id for row in connection.execute(query)}
+
+    def _showcased(self, connection, offering_ids: set[int]) -> set[tuple[int, int]]:
+        """(offering id, challenge id) pairs of these offerings that have a showcase image."""
+        if not offering_ids:
+            return set()
+        g = self.generation
+        query = sa.select(g.c.offering_id, g.c.challenge_id).where(
+            g.c.offering_id.in_(sorted(offering_ids)), g.c.pool == SHOWCASE
+        )
+        return {(row.offering_id, row.challenge_id) for row in connection.execute(query)}
+
+    def _generation_values(
+        self, record: SampleRecord, pixel: str, pool: str, media_root: Path
+    ) -> dict:
         result = record.result
+        relative_path, sha256 = save_image(result.image, result.content_type, media_root)
         return dict(
             offering_id=record.offering_id,
             challenge_id=record.challenge_id,
@@ -372,6 +416,10 @@ class Store:
             content_type=result.content_type or "application/octet-stream",
             seed=record.seed,
             created_at=self.timestamp(result.started_at or record.started_at or datetime.now(UTC)),
+            pixel_sha256=pixel,
+            pool=pool,
+            impressions=0,
+            retired_at=None,
         )
 
     def _sample_values(self, record: SampleRecord) -> dict:

@@ -1,8 +1,8 @@
 """Named benchmark suites: the request every offering gets for every challenge.
 
 A suite fixes the size parameters (given to ``leaderboard.sizes.normalize_size``
-per offering), the output format, the seed and the per-request deadline, so that
-samples of one suite are comparable across providers and over time.
+per offering), the output format and the per-request deadline, so that samples of
+one suite are comparable across providers and over time. Seeds change per run.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ class Suite:
     aspect_ratio: str | None = "1:1"
     resolution: str | None = "1K"
     output_format: str = "jpeg"
-    seed: int = 42
+    # None: a fresh base seed per run, so every scheduled run brings new pictures for the
+    # arena's pool (the same seed would mostly repeat them, and repeats count as one).
+    seed: int | None = None
     deadline_s: float = 300.0
 
 

@@ -1,10 +1,13 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from leaderboard.arena import services
+from leaderboard.arena.pool import pool_cells
 from leaderboard.models import (
     BenchRun,
     BenchSample,
@@ -116,11 +119,37 @@ class ChallengeAdmin(StableSlugAdmin):
 
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "width", "height", "bytes", "created_at"]
-    list_filter = ["offering__provider", "challenge__mode", "offering__image_model"]
+    list_display = ["__str__", "pool", "impressions", "width", "height", "bytes", "created_at"]
+    list_filter = ["pool", "offering__provider", "challenge__mode", "offering__image_model"]
     search_fields = ["sha256", "challenge__title", "offering__image_model__name"]
     list_select_related = ["offering__provider", "offering__image_model", "challenge"]
-    readonly_fields = ["sha256", "bytes", "width", "height", "created_at"]
+    readonly_fields = [
+        "sha256", "pixel_sha256", "bytes", "width", "height", "created_at", "impressions",
+        "retired_at",
+    ]  # fmt: skip
+    change_list_template = "admin/leaderboard/generation/change_list.html"
+
+    def get_urls(self):
+        pool_page = path(
+            "pool/",
+            self.admin_site.admin_view(self.pool_view),
+            name="leaderboard_generation_pool",
+        )
+        return [pool_page, *super().get_urls()]
+
+    def pool_view(self, request):
+        """The arena's pool per model and challenge: live, retired, needed."""
+        cells = pool_cells()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Arena pool",
+            "opts": self.model._meta,
+            "cells": cells,
+            "needed": sum(cell.needed for cell in cells),
+            "max_impressions": settings.ARENA_MAX_IMPRESSIONS,
+            "target": settings.ARENA_LIVE_IMAGES_TARGET,
+        }
+        return TemplateResponse(request, "admin/leaderboard/generation/pool.html", context)
 
 
 @admin.register(BenchRun)

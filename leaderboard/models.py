@@ -11,6 +11,7 @@ import os
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from bench.pools import ARENA, DUPLICATE, POOLS
 from bench.providers.base import FAILURE_CLASSES, OK, SKIPPED
 from leaderboard.pricing import PricingError, PricingRule, price_per_image_usd
 from leaderboard.sizes import SizeRules, SizeRulesError
@@ -230,8 +231,16 @@ class ChallengeReference(models.Model):
         return f"{self.challenge.slug} #{self.position}"
 
 
+# The runner (no Django) decides which pool a new generation joins; see bench/pools.py.
+GenerationPool = models.TextChoices("GenerationPool", [(pool.upper(), pool) for pool in POOLS])
+
+
 class Generation(models.Model):
-    """One image one offering made for one challenge (stored content-addressed)."""
+    """One image one offering made for one challenge (stored content-addressed).
+
+    Its pool says where it may appear: showcase images on the public pages, arena
+    images only in the arena until retired (leaderboard/publication.py has the rule).
+    """
 
     offering = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="generations")
     challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="generations")
@@ -243,10 +252,24 @@ class Generation(models.Model):
     content_type = models.CharField(max_length=40, default="image/png")
     seed = models.BigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    pixel_sha256 = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="Of the decoded pixels: one picture"
+    )
+    pool = models.CharField(max_length=10, choices=GenerationPool.choices, default=ARENA)
+    impressions = models.PositiveIntegerField(default=0, help_text="Arena matchups that showed it")
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["challenge", "offering"])]
+        constraints = [
+            # Identical pixels count as one picture: later copies are kept as duplicates.
+            models.UniqueConstraint(
+                fields=["pixel_sha256"],
+                condition=~models.Q(pixel_sha256="") & ~models.Q(pool=DUPLICATE),
+                name="one_generation_per_picture",
+            )
+        ]
 
     def __str__(self):
         return f"{self.offering} for {self.challenge.slug} ({self.sha256[:10]})"

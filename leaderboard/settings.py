@@ -272,6 +272,14 @@ ARENA_IMAGE_DIR = Path(os.environ.get("ARENA_IMAGE_DIR", VAR_DIR / "arena-images
 ARENA_IMAGE_MAX_SIDE = env_int("ARENA_IMAGE_MAX_SIDE", 1024)
 # How long each web worker reuses the arena's candidate pool and standings.
 ARENA_POOL_CACHE_S = env_int("ARENA_POOL_CACHE_S", 30)
+# Exposure: an arena image is retired after this many matchups (then the pages may show
+# it); the admin's pool page counts the live images each model needs per challenge.
+ARENA_MAX_IMPRESSIONS = env_int("ARENA_MAX_IMPRESSIONS", 200)
+ARENA_LIVE_IMAGES_TARGET = env_int("ARENA_LIVE_IMAGES_TARGET", 4)
+if ARENA_MAX_IMPRESSIONS < 1 or ARENA_LIVE_IMAGES_TARGET < 0:
+    raise ImproperlyConfigured(
+        "ARENA_MAX_IMPRESSIONS must be at least 1 and ARENA_LIVE_IMAGES_TARGET at least 0."
+    )
 
 # The public pages (leaderboard/pages). Pages, API answers and charts are cached in each
 # worker per ratings/stats snapshot, so a new `ratings` or `stats` run replaces them; a

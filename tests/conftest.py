@@ -15,3 +15,12 @@ def database_url(transactional_db, django_db_blocker):
     from django.db import connection
 
     return sqlalchemy_url(connection.settings_dict)
+
+
+@pytest.fixture(autouse=True)
+def forget_arena_caches():
+    """Each worker caches the arena's catalog and recent voters; a test starts without."""
+    yield
+    from leaderboard.arena.pool import clear_cache
+
+    clear_cache()

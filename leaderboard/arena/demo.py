@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw, ImageFont
 
+from bench.pools import ARENA, SHOWCASE, pixel_sha256
 from leaderboard.arena import services
 from leaderboard.arena.pool import SIMULATED_PROVIDER, arena_catalog
 from leaderboard.arena.sampling import Sampler
@@ -80,12 +81,21 @@ def simulate_crowd(votes: int = 2000, seed: int = 7, *, days: int = 60) -> int:
     cast = 0
     with transaction.atomic():
         for n in range(votes):
-            voter = rng.choice(crowd)
+            seat = rng.randrange(len(crowd))
+            voter = crowd[seat]
             # Seven in ten demo votes go to text-to-image, as on the real site.
             mode = modes[0] if len(modes) == 1 or rng.random() < 0.7 else modes[1]
             served_at = start + timedelta(seconds=n * step_s)
             voted_at = served_at + timedelta(seconds=rng.uniform(3, 20))
             served = services.serve_matchup(voter=voter, mode=mode, now=served_at, sampler=sampler)
+            if served is None:
+                # This voter has seen all the pool holds for them: a newcomer takes the seat.
+                voter = crowd[seat] = salted_hash("demo-voter", f"{seed}:{votes + n}")
+                served = services.serve_matchup(
+                    voter=voter, mode=mode, now=served_at, sampler=sampler
+                )
+            if served is None:
+                break  # every image of this arena is retired
             matchup = services.get_open_matchup(served.code, voter, now=voted_at)
             outcome = crowd_choice(
                 rng,
@@ -97,12 +107,13 @@ def simulate_crowd(votes: int = 2000, seed: int = 7, *, days: int = 60) -> int:
     return cast
 
 
-def ensure_demo_generations(*, side: int = DEMO_IMAGE_SIDE) -> int:
-    """Draw a placeholder image for every (simulated offering, challenge) that has none.
+def ensure_demo_generations(*, side: int = DEMO_IMAGE_SIDE, arena_images: int = 2) -> int:
+    """Draw placeholder images for every (simulated offering, challenge) that has none.
 
-    Each shows the challenge's prompt on a background whose colour depends on the
-    offering and the challenge (never on the model alone, which would unblind the
-    demo arena). Returns the number of generations created.
+    Each pair gets one showcase image (for the public pages) and `arena_images`
+    arena candidates, every one a different picture: the colours and shapes come from
+    the offering, the challenge and the image's number, never from the model alone
+    (which would unblind the demo arena). Returns the number of generations created.
     """
     offerings = list(
         Offering.objects.filter(
@@ -121,25 +132,30 @@ def ensure_demo_generations(*, side: int = DEMO_IMAGE_SIDE) -> int:
             )
             if not supported or (offering.id, challenge.id) in existing:
                 continue
-            data = draw_placeholder(challenge, offering.key, side)
-            digest = hashlib.sha256(data).hexdigest()
-            name = default_storage.save(f"generations/{digest}.png", ContentFile(data))
-            Generation.objects.create(
-                offering=offering,
-                challenge=challenge,
-                image=name,
-                width=side,
-                height=side,
-                bytes=len(data),
-                sha256=digest,
-                content_type="image/png",
-            )
-            created += 1
+            for number in range(1 + arena_images):
+                data = draw_placeholder(challenge, offering.key, side, number)
+                digest = hashlib.sha256(data).hexdigest()
+                name = default_storage.save(f"generations/{digest}.png", ContentFile(data))
+                Generation.objects.create(
+                    offering=offering,
+                    challenge=challenge,
+                    image=name,
+                    width=side,
+                    height=side,
+                    bytes=len(data),
+                    sha256=digest,
+                    content_type="image/png",
+                    pixel_sha256=pixel_sha256(data),
+                    pool=SHOWCASE if number == 0 else ARENA,
+                )
+                created += 1
     return created
 
 
-def draw_placeholder(challenge: Challenge, offering_key: str, side: int) -> bytes:
-    seed = int.from_bytes(hashlib.sha256(f"{offering_key}|{challenge.slug}".encode()).digest()[:8])
+def draw_placeholder(challenge: Challenge, offering_key: str, side: int, number: int = 0) -> bytes:
+    seed = int.from_bytes(
+        hashlib.sha256(f"{offering_key}|{challenge.slug}|{number}".encode()).digest()[:8]
+    )
     rng = random.Random(seed)
     hue = rng.random()
     background = tuple(int(255 * c) for c in colorsys.hsv_to_rgb(hue, 0.35, 0.95))

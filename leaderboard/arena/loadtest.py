@@ -134,7 +134,10 @@ def prepare_site(env: dict[str, str], workdir: Path) -> None:
             *manage,
             "shell",
             "-c",
-            "from leaderboard.arena.demo import ensure_demo_generations as make; make(side=512)",
+            # Six arena images per model and challenge: each voter's hundreds of votes
+            # find fresh images (none twice in 500 matchups), as on a replenished site.
+            "from leaderboard.arena.demo import ensure_demo_generations as make; "
+            "make(side=512, arena_images=6)",
         ],
         env,
     )

@@ -3,7 +3,9 @@
 Serving a matchup must not scan the generations table, so each worker keeps one
 `ArenaCatalog` per mode for ARENA_POOL_CACHE_S seconds: the challenges, their
 images, the sampler's pair tables, the current leaderboard's standings and the
-prepared-image sets. Reads only; rows are written by `services`.
+prepared-image sets. Only live arena images (pool "arena", under
+ARENA_MAX_IMPRESSIONS) can be drawn; showcase images never. Reads only; rows are
+written by `services`.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Q, Sum
 
+from bench.pools import ARENA, RETIRED, SHOWCASE
+from leaderboard.arena.history import voter_histories
 from leaderboard.arena.images import ImageSet, SourceImage, build_image_set
 from leaderboard.arena.sampling import PairTable, Pool, Standing
 from leaderboard.models import (
@@ -24,6 +28,7 @@ from leaderboard.models import (
     Challenge,
     ChallengeReference,
     Generation,
+    ImageModel,
     Leaderboard,
     Rating,
     RatingWindow,
@@ -78,6 +83,8 @@ class ArenaCatalog:
     has_demo_data: bool
     _pools: dict[str | None, Pool]
     _tables: dict[str | None, PairTable] = field(default_factory=dict)
+    # Generations this worker saw reach ARENA_MAX_IMPRESSIONS since the catalog was built.
+    retired: set[int] = field(default_factory=set)
 
     def table(self, category_slug: str | None = None) -> PairTable:
         """The weighted pairs of this arena, overall or within one category."""
@@ -116,8 +123,10 @@ _lock = threading.Lock()
 
 
 def clear_cache() -> None:
+    """Forget this worker's catalogs and its memory of recent voters."""
     with _lock:
         _cache.clear()
+    voter_histories.clear()
 
 
 def arena_catalog(mode: str, *, refresh: bool = False) -> ArenaCatalog:
@@ -143,6 +152,9 @@ def catalog_for(mode: str, challenge_id: int) -> ArenaCatalog:
 def build_catalog(mode: str) -> ArenaCatalog:
     media_root = Path(settings.MEDIA_ROOT)
     challenges, references = _challenges(mode, media_root)
+    # Every generation stays in the image sets (a matchup served before it was retired,
+    # or before an upgrade sorted it into showcase, keeps its images), but only live
+    # arena images enter the pool the sampler draws from.
     generations = list(
         Generation.objects.filter(challenge__mode=mode)
         .order_by("id")
@@ -159,8 +171,11 @@ def build_catalog(mode: str) -> ArenaCatalog:
             "offering__image_model__vendor",
             "offering__provider__slug",
             "offering__provider__name",
+            "pool",
+            "impressions",
         )
     )
+    max_impressions = settings.ARENA_MAX_IMPRESSIONS
     contestants: dict[int, Contestant] = {}
     sources: dict[int, list[SourceImage]] = defaultdict(list)
     by_category: dict[str | None, dict[int, dict[int, list[int]]]] = defaultdict(
@@ -169,14 +184,15 @@ def build_catalog(mode: str) -> ArenaCatalog:
     has_simulated = False
     for row in generations:
         gid, cid, name, width, height, sha256, model_id, model_active = row[:8]
-        model_name, vendor, provider, provider_name = row[8:]
+        model_name, vendor, provider, provider_name, generation_pool, impressions = row[8:]
         contestants[gid] = Contestant(model_id, model_name, vendor, provider_name)
         path = media_root / name
         if cid not in challenges or not path.is_file():
             continue
         sources[cid].append(SourceImage(str(gid), path, width, height, sha256))
         challenge = challenges[cid]
-        if model_active and challenge.is_active:
+        is_live = generation_pool == ARENA and impressions < max_impressions
+        if model_active and challenge.is_active and is_live:
             for key in (None, challenge.category_slug):
                 by_category[key][cid][model_id].append(gid)
             has_simulated = has_simulated or provider == SIMULATED_PROVIDER
@@ -265,3 +281,59 @@ def _standings(mode: str):
         for r in ratings
     }
     return standings, positions, True
+
+
+@dataclass(frozen=True)
+class PoolCell:
+    """One model's images for one challenge: how many the arena can still show."""
+
+    model: str
+    challenge: str
+    mode: str
+    live: int
+    retired: int
+    showcase: int
+    impressions_left: int
+    needed: int
+
+
+def pool_cells() -> list[PoolCell]:
+    """Every active model x active challenge it can take part in, with its image counts.
+
+    Live: arena images under ARENA_MAX_IMPRESSIONS; needed: live images short of
+    ARENA_LIVE_IMAGES_TARGET (scheduled bench runs bring new ones).
+    """
+    cap, target = settings.ARENA_MAX_IMPRESSIONS, settings.ARENA_LIVE_IMAGES_TARGET
+    is_live = Q(pool=ARENA, impressions__lt=cap)
+    counts = {
+        (row["offering__image_model_id"], row["challenge_id"]): row
+        for row in Generation.objects.values("offering__image_model_id", "challenge_id")
+        .annotate(
+            live=Count("id", filter=is_live),
+            retired=Count("id", filter=Q(pool=RETIRED) | Q(pool=ARENA, impressions__gte=cap)),
+            showcase=Count("id", filter=Q(pool=SHOWCASE)),
+            shown=Sum("impressions", filter=is_live),
+        )
+        .order_by()
+    }
+    cells = []
+    challenges = list(Challenge.objects.filter(is_active=True).order_by("mode", "title"))
+    for model in ImageModel.objects.filter(is_active=True).order_by("name"):
+        for challenge in challenges:
+            if challenge.mode not in model.modes:
+                continue
+            row = counts.get((model.id, challenge.id), {})
+            live = row.get("live", 0)
+            cells.append(
+                PoolCell(
+                    model=model.name,
+                    challenge=challenge.title,
+                    mode=challenge.get_mode_display(),
+                    live=live,
+                    retired=row.get("retired", 0),
+                    showcase=row.get("showcase", 0),
+                    impressions_left=live * cap - (row.get("shown") or 0),
+                    needed=max(0, target - live),
+                )
+            )
+    return cells

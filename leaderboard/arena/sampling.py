@@ -3,9 +3,14 @@
 The policy, in one sentence: pick a pair of distinct active models with probability
 proportional to `pair_weight` (1 when their 95% intervals overlap or either is
 unrated, SETTLED_PAIR_WEIGHT when the order is already clear, times a bonus of up to
-2x for the pair's less-voted model), then a challenge both have images for, uniformly,
-skipping image pairs this voter has already been shown; sides are balanced per pair
-by permuted blocks so that every model is on the left half the time.
+2x for the pair's less-voted model), then a challenge both have live images for,
+uniformly; sides are balanced per pair by permuted blocks so that every model is on
+the left half the time.
+
+A voter never sees the same image twice within their last GENERATION_MEMORY
+matchups, nor the same two models on the same prompt within PAIR_PROMPT_MEMORY;
+retired images are never drawn. A pair with nothing fresh left gives way to another
+pair; when no pair has, there is no matchup (rather than a repeat).
 
 No Django here: the services build a `Pool` and `Standing`s from the database and
 hand them in, which keeps this testable over tens of thousands of draws.
@@ -30,8 +35,12 @@ FEW_VOTES_HALF_LIFE = 100
 # the left), the permuted-block randomisation of clinical trials: balanced, yet the
 # side of any one serve stays unpredictable.
 SIDE_BLOCK = 4
-# Draws of a pair before giving up on "never the same matchup twice" for a voter.
+# Weighted draws of a pair before going through every pair for one with fresh images.
 MAX_PAIR_ATTEMPTS = 12
+# How far back (in the voter's matchups) "never the same image" and "never the same
+# two models on the same prompt" look.
+GENERATION_MEMORY = 500
+PAIR_PROMPT_MEMORY = 100
 
 
 @dataclass(frozen=True)
@@ -84,9 +93,35 @@ class Pick:
     model_b_id: int
 
 
-def matchup_key(generation_x: int, generation_y: int) -> frozenset[int]:
-    """What "the same matchup" means for a voter: the same two images, either side."""
-    return frozenset((generation_x, generation_y))
+def pair_prompt_key(challenge_id: int, model_x: int, model_y: int) -> tuple[int, int, int]:
+    """What "the same pair on the same prompt" means: challenge and models, either side."""
+    return (challenge_id, min(model_x, model_y), max(model_x, model_y))
+
+
+@dataclass(frozen=True)
+class History:
+    """What one voter was shown lately: images (by id) and (challenge, model pair) keys."""
+
+    generations: Collection[int] = frozenset()
+    pair_prompts: Collection[tuple[int, int, int]] = frozenset()
+
+    @classmethod
+    def from_matchups(cls, rows) -> History:
+        """From the voter's matchups, newest first, as
+        (generation_a_id, generation_b_id, challenge_id, model_a_id, model_b_id) rows."""
+        generations = set()
+        pair_prompts = set()
+        for n, (generation_a, generation_b, challenge, model_a, model_b) in enumerate(rows):
+            if n >= GENERATION_MEMORY:
+                break
+            generations.add(generation_a)
+            generations.add(generation_b)
+            if n < PAIR_PROMPT_MEMORY and model_a is not None and model_b is not None:
+                pair_prompts.add(pair_prompt_key(challenge, model_a, model_b))
+        return cls(frozenset(generations), frozenset(pair_prompts))
+
+
+NO_HISTORY = History()
 
 
 @dataclass
@@ -136,6 +171,15 @@ class PairTable:
         index = bisect.bisect_right(self.cumulative, rng.random() * self.total)
         return self.pairs[min(index, len(self.pairs) - 1)]
 
+    def weighted_order(self, rng: random.Random) -> list[tuple[int, int]]:
+        """Every pair once, in a random order drawn by the policy weights.
+
+        Weighted sampling without replacement (Efraimidis and Spirakis, 2006): sort by
+        u ** (1 / weight) with u uniform on (0, 1), largest first.
+        """
+        keys = [rng.random() ** (1.0 / weight) for weight in self.weights]
+        return [pair for _, pair in sorted(zip(keys, self.pairs, strict=True), reverse=True)]
+
 
 class SideBalancer:
     """Decides which model of a pair goes on the left, in shuffled blocks per pair."""
@@ -166,34 +210,46 @@ class Sampler:
         self.rng = rng or random.Random(secrets.randbits(128))
         self.sides = SideBalancer(rng or random.SystemRandom())
 
-    def pick(self, table: PairTable, seen: Collection[frozenset[int]] = ()) -> Pick | None:
-        """One matchup by the policy, avoiding the image pairs in `seen` while possible.
+    def pick(
+        self,
+        table: PairTable,
+        history: History = NO_HISTORY,
+        unavailable: Collection[int] = (),
+    ) -> Pick | None:
+        """One matchup by the policy, fresh for a voter with this `history`.
 
-        Returns None when the pool has no pair at all. When every draw within
-        MAX_PAIR_ATTEMPTS lands on pairs whose image combinations the voter has all
-        seen, a repeat is served rather than nothing.
+        `unavailable` names generations that left the pool since `table` was built
+        (retired). Returns None when no pair has fresh images for this voter.
         """
         if not table.pairs:
             return None
         for _ in range(MAX_PAIR_ATTEMPTS):
             pair = table.draw_pair(self.rng)
-            choice = self._unseen_images(table.pool, pair, seen)
+            choice = self._fresh_images(table.pool, pair, history, unavailable)
             if choice is not None:
                 return self._place(pair, *choice)
-        pair = table.draw_pair(self.rng)
-        return self._place(pair, *self._unseen_images(table.pool, pair, ()))
+        # Many pairs are used up for this voter: try each once, still by weight.
+        for pair in table.weighted_order(self.rng):
+            choice = self._fresh_images(table.pool, pair, history, unavailable)
+            if choice is not None:
+                return self._place(pair, *choice)
+        return None
 
-    def _unseen_images(self, pool: Pool, pair, seen):
+    def _fresh_images(self, pool: Pool, pair, history: History, unavailable):
         x, y = pair
         challenge_ids = list(pool.pairs[pair])
         self.rng.shuffle(challenge_ids)
+        seen = history.generations
         for challenge_id in challenge_ids:
+            if (challenge_id, x, y) in history.pair_prompts:
+                continue
             by_model = pool.challenges[challenge_id]
-            combos = [(gx, gy) for gx in by_model[x] for gy in by_model[y]]
-            if seen:
-                combos = [c for c in combos if matchup_key(*c) not in seen]
-            if combos:
-                return challenge_id, *self.rng.choice(combos)
+            images_x = [g for g in by_model[x] if g not in seen and g not in unavailable]
+            if not images_x:
+                continue
+            images_y = [g for g in by_model[y] if g not in seen and g not in unavailable]
+            if images_y:
+                return challenge_id, self.rng.choice(images_x), self.rng.choice(images_y)
         return None
 
     def _place(self, pair, challenge_id, generation_x, generation_y) -> Pick:

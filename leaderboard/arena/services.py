@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from bench.pools import ARENA, RETIRED
 from leaderboard.arena.errors import (
     AlreadyVoted,
     ArenaError,
@@ -29,13 +30,14 @@ from leaderboard.arena.errors import (
     MatchupNotFound,
     MatchupNotVoted,
 )
+from leaderboard.arena.history import voter_histories
 from leaderboard.arena.pool import arena_catalog
-from leaderboard.arena.sampling import Sampler, matchup_key
+from leaderboard.arena.sampling import Pick, Sampler
 from leaderboard.models import Matchup, Vote, VoteOutcome, VoterExclusion
 
 MATCHUP_CODE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-# How far back "never show a voter the same matchup twice" looks.
-RECENT_MATCHUPS = 100
+# Picks tried when the picked images turn out to have just been retired by another worker.
+MAX_CLAIM_ATTEMPTS = 4
 AUTOMATIC = "automatic"
 
 # The matchup with its challenge's arena mode and category (what a vote records).
@@ -48,9 +50,40 @@ FIND_MATCHUP = f"""
     FROM leaderboard_matchup m JOIN leaderboard_challenge c ON c.id = m.challenge_id
     WHERE m.code = %s
 """
-RECENT_IMAGE_PAIRS = """
-    SELECT generation_a_id, generation_b_id FROM leaderboard_matchup
-    WHERE voter = %s ORDER BY served_at DESC LIMIT %s
+# One impression for each of the two images, only while both are live; the one that
+# reaches ARENA_MAX_IMPRESSIONS is retired by the same statement. SQLite's write lock
+# serialises serves, so a plain UPDATE is exact there (a half-counted pair is undone).
+_RETIRING = f"""
+    impressions = impressions + 1,
+    pool = CASE WHEN impressions + 1 >= %s THEN '{RETIRED}' ELSE pool END,
+    retired_at = CASE WHEN impressions + 1 >= %s THEN %s ELSE retired_at END
+"""
+COUNT_IMPRESSIONS = f"""
+    UPDATE leaderboard_generation SET {_RETIRING}
+    WHERE id IN (%s, %s) AND pool = '{ARENA}' AND impressions < %s
+    RETURNING id, pool
+"""
+UNCOUNT_IMPRESSION = f"""
+    UPDATE leaderboard_generation SET impressions = impressions - 1, pool = '{ARENA}',
+        retired_at = NULL
+    WHERE id = %s
+"""
+# PostgreSQL: lock both rows in id order first (two serves locking a pair in opposite
+# orders would deadlock), then count both or neither. NO KEY UPDATE leaves the key-share
+# locks of inserts that reference the rows (matchups, samples) unblocked.
+COUNT_IMPRESSIONS_LOCKED = f"""
+    WITH live AS (
+        SELECT id FROM leaderboard_generation
+        WHERE id IN (%s, %s) AND pool = '{ARENA}' AND impressions < %s
+        ORDER BY id FOR NO KEY UPDATE
+    )
+    UPDATE leaderboard_generation SET {_RETIRING}
+    WHERE id IN (SELECT id FROM live) AND (SELECT count(*) FROM live) = 2
+    RETURNING id, pool
+"""
+NOT_LIVE = f"""
+    SELECT id FROM leaderboard_generation
+    WHERE id IN (%s, %s) AND (pool <> '{ARENA}' OR impressions >= %s)
 """
 INSERT_MATCHUP = """
     INSERT INTO leaderboard_matchup (code, challenge_id, generation_a_id, generation_b_id,
@@ -106,7 +139,9 @@ def serve_matchup(
 ) -> Matchup | None:
     """Store and return a new matchup for `voter` in arena `mode` (optionally one category).
 
-    Returns None when the arena has no two models with images for any challenge. The
+    Returns None when the arena has no two models with live images for any challenge,
+    or nothing this voter has not been shown lately (see sampling's History). Both
+    images get an impression; one that reaches ARENA_MAX_IMPRESSIONS is retired. The
     matchup carries `mode` and `category_id` of its challenge, as found ones do.
     """
     with transaction.atomic():
@@ -120,9 +155,15 @@ def _serve(voter, mode, category, ip_hash, now, sampler) -> Matchup | None:
     if not table.pairs:
         return None
     with connection.cursor() as cursor:
-        cursor.execute(RECENT_IMAGE_PAIRS, [voter, RECENT_MATCHUPS])
-        seen = {matchup_key(a, b) for a, b in cursor.fetchall()}
-        pick = sampler.pick(table, seen)
+        history = voter_histories.history(cursor, voter, to_db=_db_time, from_db=_aware)
+        for _ in range(MAX_CLAIM_ATTEMPTS):
+            pick = sampler.pick(table, history, catalog.retired)
+            if pick is None:
+                return None
+            if _count_impressions(cursor, pick, catalog.retired, now):
+                break
+        else:
+            return None
         matchup = Matchup(
             code=secrets.token_urlsafe(32),
             challenge_id=pick.challenge_id,
@@ -154,6 +195,37 @@ def _serve(voter, mode, category, ip_hash, now, sampler) -> Matchup | None:
     matchup.mode = mode
     matchup.category_id = catalog.challenges[pick.challenge_id].category_id
     return _saved(matchup)
+
+
+def _count_impressions(cursor, pick: Pick, retired: set[int], now: datetime) -> bool:
+    """Count one impression for both images of `pick`; False (and nothing counted) when
+    one of them is no longer live. `retired` learns which ones are used up."""
+    cap = settings.ARENA_MAX_IMPRESSIONS
+    pair = (pick.generation_a_id, pick.generation_b_id)
+    if connection.vendor == "postgresql":
+        # A savepoint, so that a failed attempt lets go of the row it locked before the
+        # sampler picks again (holding it could deadlock with another serve).
+        savepoint = transaction.savepoint()
+        cursor.execute(COUNT_IMPRESSIONS_LOCKED, [*pair, cap, cap, cap, _db_time(now)])
+        counted = cursor.fetchall()
+        if len(counted) == 2:
+            transaction.savepoint_commit(savepoint)
+        else:
+            transaction.savepoint_rollback(savepoint)
+            cursor.execute(NOT_LIVE, [*pair, cap])
+            retired.update(generation for (generation,) in cursor.fetchall())
+            return False
+    else:
+        cursor.execute(COUNT_IMPRESSIONS, [cap, cap, _db_time(now), *pair, cap])
+        counted = cursor.fetchall()
+        if len(counted) != 2:
+            # Retired meanwhile (by another worker): undo the other image's impression.
+            for generation, _ in counted:
+                cursor.execute(UNCOUNT_IMPRESSION, [generation])
+            retired.update(set(pair) - {generation for generation, _ in counted})
+            return False
+    retired.update(generation for generation, pool in counted if pool == RETIRED)
+    return True
 
 
 def _find(code: str, voter: str) -> Matchup:

@@ -95,6 +95,9 @@ def arena_page(request, mode):
             "categories": categories,
             "category": category,
             "is_known_category": is_known_category,
+            # Images exist, but none this voter has not been shown lately.
+            "is_used_up": matchup is None
+            and bool(is_known_category and catalog.table(category).pairs),
             "is_demo": catalog.has_demo_data,
             "next_api_url": next_api_url(mode, category),
             "next_page_url": arena_url(mode, category),

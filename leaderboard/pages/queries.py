@@ -38,6 +38,7 @@ from leaderboard.models import (
 )
 from leaderboard.pages.cache import cached, current_snapshot
 from leaderboard.pricing import PricingError, PricingRule, price_per_image_usd
+from leaderboard.publication import public_generations
 from leaderboard.sizes import SizeRules, SizeRulesError
 
 DEFAULT_WINDOW_DAYS = 30
@@ -588,8 +589,9 @@ def _load_daily_success(provider_slug: str) -> list[DailySuccess]:
 
 
 def _load_generations(where: Q) -> list[GenerationInfo]:
+    # Only showcase and long-retired arena images: the arena's own stay unpublished.
     rows = (
-        Generation.objects.filter(where)
+        Generation.objects.filter(where & public_generations())
         .order_by("-created_at", "-id")
         .values_list(
             "id",

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management import call_command
 from PIL import Image, ImageCms, PngImagePlugin
 
+from bench.pools import pixel_sha256
 from leaderboard.arena import pool
 from leaderboard.models import (
     ArenaMode,
@@ -85,12 +86,17 @@ def image_bytes(
     fmt: str = "PNG",
     tell: str = "",
     orientation: int | None = None,
+    variant: int = 0,
+    mark: tuple[int, int, int] | None = None,
 ) -> bytes:
-    """A small image with a gradient. With `tell`, it carries that text in every kind of
-    metadata its format allows (EXIF, XMP, text chunks, C2PA, ICC description)."""
+    """A small image with a diagonal line (`variant` shifts it: another picture). With
+    `tell`, it carries that text in every kind of metadata its format allows (EXIF, XMP,
+    text chunks, C2PA, ICC description)."""
     image = Image.new("RGB", size, colour)
     for x in range(size[0]):
-        image.putpixel((x, x * size[1] // size[0]), (255, 255, 255))
+        image.putpixel((x, (x * size[1] // size[0] + 7 * variant) % size[1]), (255, 255, 255))
+    if mark is not None:  # a corner of its own: no two generations share their pixels
+        image.paste(mark, (0, 0, 8, 8))
     out = io.BytesIO()
     exif = Image.Exif()
     if tell:
@@ -135,16 +141,20 @@ def add_generation(
     fmt: str = "PNG",
     colour=None,
     tell: str | None = None,
+    variant: int = 0,
+    pool: str = "arena",
 ) -> Generation:
     """A generation of `offering` for `challenge` with a real image file in MEDIA_ROOT.
 
     By default the file's metadata names the model, vendor and provider (`tell`).
+    `variant` draws a different picture; `pool` is arena (a candidate) unless given.
     """
     model = offering.image_model
     if tell is None:
         tell = f"{model.name} by {model.vendor} via {offering.provider.name} ({model.slug})"
     colour = colour or COLOURS[(offering.pk + challenge.pk) % len(COLOURS)]
-    data = image_bytes(colour, size, fmt=fmt, tell=tell)
+    mark = (offering.pk % 256, challenge.pk % 256, variant % 256)
+    data = image_bytes(colour, size, fmt=fmt, tell=tell, variant=variant, mark=mark)
     digest = hashlib.sha256(data).hexdigest()
     name = f"generations/{model.slug}-{offering.provider.slug}-{digest[:12]}.{fmt.lower()}"
     path = Path(settings.MEDIA_ROOT) / name
@@ -159,6 +169,8 @@ def add_generation(
         bytes=len(data),
         sha256=digest,
         content_type=f"image/{fmt.lower()}",
+        pixel_sha256=pixel_sha256(data),
+        pool=pool,
     )
 
 
@@ -189,8 +201,9 @@ def build_arena(
     category: str = "portraiture",
     sizes: list[tuple[int, int]] | None = None,
     fmt: str = "PNG",
+    images: int = 1,
 ) -> ArenaWorld:
-    """`models` models with an image for each of `challenges` challenges in `mode`."""
+    """`models` models with `images` arena images for each of `challenges` challenges."""
     category_row, _ = Category.objects.get_or_create(
         slug=category, defaults={"name": category.replace("-", " ").title()}
     )
@@ -235,7 +248,10 @@ def build_arena(
     for challenge in challenge_rows:
         for k, offering in enumerate(offering_rows):
             size = sizes[k % len(sizes)] if sizes else (96, 96)
-            world.generations.append(add_generation(offering, challenge, size=size, fmt=fmt))
+            for n in range(images):
+                world.generations.append(
+                    add_generation(offering, challenge, size=size, fmt=fmt, variant=n)
+                )
     return world
 
 

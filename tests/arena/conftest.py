@@ -11,8 +11,9 @@ def arena_media(settings, tmp_path):
 
 @pytest.fixture
 def world(db):
-    """Three models, two text-to-image challenges, an image of each model for each."""
-    return build_arena(models=3, challenges=2)
+    """Three models, two text-to-image challenges, three arena images of each model for
+    each: room for six fresh matchups per voter (3 pairs x 2 prompts)."""
+    return build_arena(models=3, challenges=2, images=3)
 
 
 @pytest.fixture

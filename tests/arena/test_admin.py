@@ -1,9 +1,12 @@
 """The operator's view: excluded votes with their reasons, exclusion and re-inclusion."""
 
+import re
+
 import pytest
 
 from leaderboard.arena import services
-from leaderboard.models import ArenaMode, Vote, VoterExclusion
+from leaderboard.models import ArenaMode, Generation, Vote, VoterExclusion
+from tests.arena.builders import add_generation, build_arena
 
 pytestmark = pytest.mark.django_db
 VOTER = "c" * 64
@@ -67,3 +70,24 @@ def test_votes_cannot_be_edited_or_deleted_in_the_admin(admin_client, votes):
     admin_client.post(f"/admin/leaderboard/vote/{vote.pk}/delete/", {"post": "yes"})
     assert Vote.objects.filter(pk=vote.pk).exists()
     assert admin_client.get("/admin/leaderboard/vote/add/").status_code == 403
+
+
+def test_the_arena_pool_page_counts_live_retired_and_needed_images(admin_client, settings):
+    settings.ARENA_MAX_IMPRESSIONS = 10
+    settings.ARENA_LIVE_IMAGES_TARGET = 4
+    world = build_arena(models=2, challenges=1, images=3)
+    painter, other = world.models
+    mine = [g for g in world.generations if g.offering.image_model_id == painter.pk]
+    Generation.objects.filter(pk=mine[0].pk).update(pool="retired", impressions=10)
+    Generation.objects.filter(pk=mine[1].pk).update(impressions=4)
+    add_generation(world.offerings[0], world.challenges[0], variant=9, pool="showcase")
+
+    html = admin_client.get("/admin/leaderboard/generation/pool/").content.decode()
+    rows = re.findall(r"<tr><td>(.*?)</td></tr>", html.replace("\n", "").replace("    ", ""))
+    cells = {row.split("</td><td>")[0]: row.split("</td><td>")[2:] for row in rows}
+    # Text to image | live | retired | showcase | impressions left | needed
+    assert cells[painter.name] == ["Text to image", "2", "1", "1", "16", "<strong>2</strong>"]
+    assert cells[other.name] == ["Text to image", "3", "0", "0", "30", "<strong>1</strong>"]
+    assert "<strong>3</strong> images needed in all" in html
+    changelist = admin_client.get("/admin/leaderboard/generation/").content.decode()
+    assert "/admin/leaderboard/generation/pool/" in changelist

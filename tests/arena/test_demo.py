@@ -30,9 +30,9 @@ from leaderboard.models import (
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_generations_cover_every_simulated_offering_and_challenge_once(db):
+def test_demo_generations_give_every_simulated_offering_and_challenge_distinct_pictures(db):
     call_command("loaddata", "catalog", verbosity=0)
-    created = ensure_demo_generations(side=64)
+    created = ensure_demo_generations(side=64, arena_images=2)
     offerings = Offering.objects.filter(provider__slug="simulated").select_related("image_model")
     expected = sum(
         1
@@ -44,7 +44,12 @@ def test_demo_generations_cover_every_simulated_offering_and_challenge_once(db):
             else offering.image_model.does_text_to_image
         )
     )
-    assert created == expected == Generation.objects.count()
+    # One showcase image and two arena candidates each, every one a different picture.
+    assert created == 3 * expected == Generation.objects.count()
+    assert Generation.objects.filter(pool="showcase").count() == expected
+    assert Generation.objects.filter(pool="arena").count() == 2 * expected
+    pixels = list(Generation.objects.values_list("pixel_sha256", flat=True))
+    assert all(pixels) and len(set(pixels)) == len(pixels)
     assert ensure_demo_generations(side=64) == 0  # idempotent
     generation = Generation.objects.first()
     with Image.open(Path(settings.MEDIA_ROOT) / generation.image.name) as image:
@@ -74,11 +79,14 @@ def test_the_crowd_chooses_by_bradley_terry_on_hidden_ratings():
 def test_the_ratings_recover_the_crowds_hidden_order(db):
     from tests.arena.builders import build_arena
 
-    world = build_arena(models=4, challenges=2)
+    world = build_arena(models=4, challenges=2, images=3)
     simulate_crowd(votes=400, seed=5)
     call_command("ratings", bootstrap=10, stdout=io.StringIO())
     board = Leaderboard.objects.get(mode="t2i", category=None, window="all", is_current=True)
     fitted = dict(board.ratings.values_list("image_model__slug", "rating"))
     truth = hidden_ratings([m.slug for m in world.models], seed=5)
     slugs = sorted(truth)
-    assert spearmanr([truth[s] for s in slugs], [fitted[s] for s in slugs]).statistic >= 0.8
+    # At most one adjacent swap (rho = 0.8, computed as 0.7999...): two of the hidden
+    # ratings are only 4 Elo apart, which 400 votes cannot order reliably.
+    rho = spearmanr([truth[s] for s in slugs], [fitted[s] for s in slugs]).statistic
+    assert rho >= 0.8 - 1e-9

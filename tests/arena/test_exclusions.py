@@ -8,11 +8,18 @@ from django.core.management import call_command
 
 from leaderboard.arena import services
 from leaderboard.models import ArenaMode, Leaderboard, Rating, Vote, VoterExclusion
+from tests.arena.builders import build_arena
 
 pytestmark = pytest.mark.django_db
 
 BOT = "f" * 64
 HUMAN = "e" * 64
+
+
+@pytest.fixture
+def world(db):
+    """Room for a dozen fresh matchups per voter: 3 pairs x 6 prompts, 3 images each."""
+    return build_arena(models=3, challenges=6, images=3)
 
 
 def cast(voter, outcome="a", *, after_ms=5000):

@@ -7,13 +7,16 @@ import pytest
 from scipy.stats import chisquare
 
 from leaderboard.arena.sampling import (
+    GENERATION_MEMORY,
+    PAIR_PROMPT_MEMORY,
     SETTLED_PAIR_WEIGHT,
+    History,
     PairTable,
     Pool,
     Sampler,
     Standing,
     is_order_uncertain,
-    matchup_key,
+    pair_prompt_key,
     pair_weight,
 )
 
@@ -126,18 +129,70 @@ def test_only_models_that_share_a_challenge_are_paired():
         assert {pick.model_a_id, pick.model_b_id} <= challenge_models
 
 
-def test_a_voter_sees_every_matchup_once_before_any_repeats():
-    pool = full_pool(3, 2)  # 3 pairs x 2 challenges = 6 distinct image pairs
+def rich_pool(models: int, challenges: int, images: int) -> Pool:
+    """`images` images per model and challenge (id = challenge*10000 + model*100 + n)."""
+    return Pool(
+        {
+            c: {m: tuple(c * 10000 + m * 100 + n for n in range(images)) for m in range(models)}
+            for c in range(1, challenges + 1)
+        }
+    )
+
+
+def as_row(pick):
+    return (
+        pick.generation_a_id,
+        pick.generation_b_id,
+        pick.challenge_id,
+        pick.model_a_id,
+        pick.model_b_id,
+    )
+
+
+def test_one_voter_never_sees_an_image_twice_or_a_pair_on_a_prompt_twice():
+    # 13 models x 20 prompts x 5 images: 1,300 images, 1,560 pair-prompt combinations.
+    table = PairTable(rich_pool(13, 20, 5), {})
+    sampler = Sampler(random.Random(17))
+    shown = []  # newest first, as the services read them
+    for _ in range(600):
+        pick = sampler.pick(table, History.from_matchups(shown))
+        assert pick is not None
+        shown.insert(0, as_row(pick))
+    for n, (a, b, challenge, x, y) in enumerate(shown):
+        later = shown[max(0, n - GENERATION_MEMORY + 1) : n]  # the 499 served after it
+        assert not {a, b} & {g for row in later for g in row[:2]}
+        recent = shown[max(0, n - PAIR_PROMPT_MEMORY + 1) : n]
+        assert pair_prompt_key(challenge, x, y) not in {pair_prompt_key(*row[2:]) for row in recent}
+
+
+def test_the_history_remembers_500_matchups_of_images_and_100_of_pair_prompts():
+    rows = [(2 * n, 2 * n + 1, n, 1, 2) for n in range(700)]  # newest first
+    history = History.from_matchups(rows)
+    assert history.generations == frozenset(range(2 * GENERATION_MEMORY))
+    assert history.pair_prompts == {(n, 1, 2) for n in range(PAIR_PROMPT_MEMORY)}
+
+
+def test_a_pair_without_fresh_images_gives_way_to_another_pair():
+    pool = Pool({1: {1: (11,), 2: (12,), 3: (13, 14)}})
+    # Image 12 is retired, so model 2 has nothing live: every pick is model 1 against 3.
     table = PairTable(pool, {})
+    sampler = Sampler(random.Random(4))
+    for _ in range(200):
+        pick = sampler.pick(table, unavailable={12})
+        assert {pick.model_a_id, pick.model_b_id} == {1, 3}
+        assert 12 not in (pick.generation_a_id, pick.generation_b_id)
+
+
+def test_when_nothing_is_fresh_for_the_voter_there_is_no_matchup_rather_than_a_repeat():
+    table = PairTable(full_pool(3, 2), {})  # 3 pairs x 2 challenges, one image each
     sampler = Sampler(random.Random(9))
-    seen = set()
-    for _ in range(6):
-        pick = sampler.pick(table, seen)
-        key = matchup_key(pick.generation_a_id, pick.generation_b_id)
-        assert key not in seen
-        seen.add(key)
-    # Everything seen: the voter still gets a matchup (a repeat), not nothing.
-    assert sampler.pick(table, seen) is not None
+    shown = []
+    while (pick := sampler.pick(table, History.from_matchups(shown))) is not None:
+        shown.insert(0, as_row(pick))
+    # Each challenge has 3 images: one matchup uses 2, the third cannot be paired fresh.
+    assert len(shown) == 2
+    assert len({g for row in shown for g in row[:2]}) == 4
+    assert sampler.pick(table, unavailable={101, 102, 103, 201, 202, 203}) is None
 
 
 def test_an_arena_without_two_models_on_one_challenge_has_no_matchups():

@@ -15,7 +15,6 @@ from leaderboard.arena.errors import (
     MatchupNotFound,
     MatchupNotVoted,
 )
-from leaderboard.arena.sampling import matchup_key
 from leaderboard.models import ArenaMode, Leaderboard, Matchup, Vote
 from tests.arena.builders import build_arena
 
@@ -76,18 +75,24 @@ def test_deprecated_models_and_inactive_challenges_are_never_served(db):
         assert matchup.challenge_id != retired.pk
 
 
-def test_a_voter_is_not_served_the_same_matchup_twice_until_all_were_seen(world):
-    # 3 models -> 3 pairs, 2 challenges: 6 different image pairs.
-    keys = [matchup_key(m.generation_a_id, m.generation_b_id) for m in (serve() for _ in range(6))]
-    assert len(set(keys)) == 6
-    assert serve() is not None  # then repeats rather than nothing
+def test_a_voter_is_never_served_an_image_again_and_then_gets_nothing_rather_than_a_repeat(
+    world,
+):
+    # 3 pairs x 2 prompts: six fresh matchups (12 different images) for one voter.
+    served = [serve() for _ in range(6)]
+    shown = [g for m in served for g in (m.generation_a_id, m.generation_b_id)]
+    assert len(set(shown)) == 12
+    pair_prompts = {(m.challenge_id, frozenset((m.model_a_id, m.model_b_id))) for m in served}
+    assert len(pair_prompts) == 6
+    assert serve() is None
+    assert serve(voter="f" * 64) is not None  # another voter still gets one
 
 
 def test_a_category_arena_serves_only_that_categorys_challenges(db):
     build_arena(models=2, challenges=2, category="portraiture")
     food = build_arena(models=2, challenges=1, category="food")
-    for _ in range(10):
-        assert serve(category="food").challenge_id == food.challenges[0].pk
+    for n in range(10):
+        assert serve(category="food", voter=f"{n:064d}").challenge_id == food.challenges[0].pk
     assert serve(category="no-such-category") is None
 
 

@@ -280,3 +280,11 @@ def test_pages_say_demo_data_when_demo_votes_exist(world, voter):
     matchup = services.serve_matchup(voter="d" * 64, mode=ArenaMode.TEXT_TO_IMAGE)
     services.record_vote(matchup, "a", voter="d" * 64, is_demo=True)
     assert "Demo data" in open_arena(voter).html
+
+
+def test_a_voter_who_has_seen_everything_is_told_so(world, client):
+    for _ in range(6):
+        assert client.get("/arena/").status_code == 200
+    html = client.get("/arena/").content.decode()
+    assert "You have seen every image this arena can show you for now" in html
+    assert "no images to compare yet" not in html

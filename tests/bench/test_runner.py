@@ -57,7 +57,13 @@ def test_a_run_fills_samples_and_generations_for_every_protocol(
     assert generation.image.name == f"generations/{generation.sha256[:2]}/{generation.sha256}.png"
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert generation.bytes == path.stat().st_size and generation.content_type == "image/png"
-    assert generation.seed in (42, 43)
+    # A fresh base seed per run, plus the repetition: every run brings new pictures.
+    seeds = set(Generation.objects.values_list("seed", flat=True))
+    assert len(seeds) == 2 and max(seeds) - min(seeds) == 1
+    # One showcase image per offering x challenge; the other is an arena candidate.
+    pools = Generation.objects.values_list("offering_id", "challenge_id", "pool")
+    assert sorted(pool for _, _, pool in pools) == ["arena"] * 10 + ["showcase"] * 10
+    assert {(o, c) for o, c, pool in pools if pool == "showcase"} == {(o, c) for o, c, _ in pools}
     assert run_row.spent_usd == Decimal("0.6")
 
 

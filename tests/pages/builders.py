@@ -215,11 +215,12 @@ def png_bytes(size=(48, 32), colour=(200, 80, 40)) -> bytes:
 
 
 def generation(provider_slug: str, model_slug: str, challenge_slug: str, *, colour=(200, 80, 40),
-               size=(48, 32)) -> Generation:  # fmt: skip
-    """A real PNG in MEDIA_ROOT, recorded as this offering's image for the challenge."""
+               size=(48, 32), pool="showcase", retired_at=None) -> Generation:  # fmt: skip
+    """A real PNG in MEDIA_ROOT, recorded as this offering's image for the challenge
+    (a showcase image, which the pages may show, unless `pool` says otherwise)."""
     data = png_bytes(size, colour)
     name = default_storage.save(
-        f"generations/{model_slug}-{challenge_slug}-{provider_slug}.png", ContentFile(data)
+        f"generations/{model_slug}-{challenge_slug}-{provider_slug}-{pool}.png", ContentFile(data)
     )
     return Generation.objects.create(
         offering=offering(provider_slug, model_slug),
@@ -229,6 +230,8 @@ def generation(provider_slug: str, model_slug: str, challenge_slug: str, *, colo
         height=size[1],
         bytes=len(data),
         sha256="0" * 64,
+        pool=pool,
+        retired_at=retired_at,
     )
 
 
