@@ -263,6 +263,27 @@ ARENA_IMAGE_MAX_SIDE = env_int("ARENA_IMAGE_MAX_SIDE", 1024)
 # How long each web worker reuses the arena's candidate pool and standings.
 ARENA_POOL_CACHE_S = env_int("ARENA_POOL_CACHE_S", 30)
 
+# Voter identities (leaderboard/arena/proof.py). A new identity costs a proof of work
+# (ALTCHA format, SHA-256): the browser tries up to ARENA_POW_MAX_NUMBER hashes, half
+# that on average (about 0.3 s on a phone at 50,000); challenges expire after
+# ARENA_POW_EXPIRY_S. At most ARENA_NEW_VOTER_LIMIT_PER_NETWORK new identities per
+# ARENA_RATE_WINDOW_S come from one network: one IP address, or the /PREFIX_V4 (IPv4)
+# or /PREFIX_V6 (IPv6) it belongs to; 24 and 48 group a household or office.
+ARENA_POW_MAX_NUMBER = env_int("ARENA_POW_MAX_NUMBER", 50_000)
+ARENA_POW_EXPIRY_S = env_int("ARENA_POW_EXPIRY_S", 600)
+ARENA_NEW_VOTER_LIMIT_PER_NETWORK = env_int("ARENA_NEW_VOTER_LIMIT_PER_NETWORK", 6)
+ARENA_NETWORK_PREFIX_V4 = env_int("ARENA_NETWORK_PREFIX_V4", 32)
+ARENA_NETWORK_PREFIX_V6 = env_int("ARENA_NETWORK_PREFIX_V6", 64)
+if not (1 <= ARENA_POW_MAX_NUMBER <= 10_000_000):
+    raise ImproperlyConfigured("ARENA_POW_MAX_NUMBER must be between 1 and 10,000,000.")
+if not (8 <= ARENA_NETWORK_PREFIX_V4 <= 32 and 16 <= ARENA_NETWORK_PREFIX_V6 <= 128):
+    raise ImproperlyConfigured(
+        "ARENA_NETWORK_PREFIX_V4 must be 8-32 and ARENA_NETWORK_PREFIX_V6 16-128."
+    )
+# Detection (leaderboard/arena/detection.py, run by `manage.py ratings`): a voter or
+# network is tested once it has this many decisive votes involving one model.
+ARENA_DETECT_MIN_VOTES = env_int("ARENA_DETECT_MIN_VOTES", 10)
+
 # The public pages (leaderboard/pages). Pages, API answers and charts are cached in each
 # worker per ratings/stats snapshot, so a new `ratings` or `stats` run replaces them; a
 # worker re-reads which snapshot is current at most every PAGES_SNAPSHOT_CHECK_S seconds,
