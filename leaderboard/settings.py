@@ -254,9 +254,10 @@ for _proxy in ARENA_TRUSTED_PROXIES:
         ) from None
 # IPs and voter tokens are stored only as salted hashes.
 # The default is derived from SECRET_KEY, so rotating the key also unlinks old hashes.
-ARENA_IP_HASH_SALT = os.environ.get("ARENA_IP_HASH_SALT") or _arena_sha256(
-    f"pairwise-arena-ip-salt:{SECRET_KEY}".encode()
-).hexdigest()
+ARENA_IP_HASH_SALT = (
+    os.environ.get("ARENA_IP_HASH_SALT")
+    or _arena_sha256(f"pairwise-arena-ip-salt:{SECRET_KEY}".encode()).hexdigest()
+)
 # Re-encoded, metadata-free arena images (a cache: safe to delete).
 ARENA_IMAGE_DIR = Path(os.environ.get("ARENA_IMAGE_DIR", VAR_DIR / "arena-images"))
 ARENA_IMAGE_MAX_SIDE = env_int("ARENA_IMAGE_MAX_SIDE", 1024)

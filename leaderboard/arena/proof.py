@@ -106,6 +106,9 @@ def prove_identity(voter: Voter, payload: str) -> Voter:
             )
     except IntegrityError:
         # The same identity proven twice at once (two tabs): one row; a used nonce fails.
-        if not VoterIdentity.objects.filter(voter=voter.id).exclude(challenge_nonce=nonce).exists():
-            raise ProofInvalid("This check was already used. Reload the page for a new one.")
+        others = VoterIdentity.objects.filter(voter=voter.id).exclude(challenge_nonce=nonce)
+        if not others.exists():
+            raise ProofInvalid(
+                "This check was already used. Reload the page for a new one."
+            ) from None
     return voter.proven()

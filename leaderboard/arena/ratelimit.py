@@ -27,8 +27,9 @@ CLEANUP_PROBABILITY = 0.002
 
 
 def check_rate(action: str, *, voter: str, ip_hash: str, now_s: float | None = None) -> None:
-    """Count one `action` ("serve", "vote" or "identity") for the voter and the IP; raise RateLimited
-    (with the seconds until the window resets) when either is over its limit."""
+    """Count one `action` ("serve", "vote" or "identity") for the voter and the IP;
+    raise RateLimited (with the seconds until the window resets) when either is over
+    its limit."""
     over = over_limits((action,), voter=voter, ip_hash=ip_hash, now_s=now_s)
     if over:
         raise RateLimited(retry_after_s=over[action])

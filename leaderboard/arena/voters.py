@@ -41,7 +41,7 @@ class Voter:
     is_proven: bool
     needs_cookie: bool
 
-    def proven(self) -> "Voter":
+    def proven(self) -> Voter:
         """The same identity after its proof of work (its cookie must be set again)."""
         return replace(self, is_proven=True, needs_cookie=True)
 
@@ -93,8 +93,10 @@ def network_of(ip: str) -> str:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return ip
-    prefix = settings.ARENA_NETWORK_PREFIX_V4 if address.version == 4 else (
-        settings.ARENA_NETWORK_PREFIX_V6
+    prefix = (
+        settings.ARENA_NETWORK_PREFIX_V4
+        if address.version == 4
+        else (settings.ARENA_NETWORK_PREFIX_V6)
     )
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
@@ -126,7 +128,8 @@ def voter_for(request) -> Voter:
 
 
 def identity_cookie(voter: Voter) -> str:
-    return signing.Signer(salt=_SIGNER_SALT).sign(f"{voter.token}.{PROVEN if voter.is_proven else NEW}")
+    state = PROVEN if voter.is_proven else NEW
+    return signing.Signer(salt=_SIGNER_SALT).sign(f"{voter.token}.{state}")
 
 
 def remember_voter(response, voter: Voter):
