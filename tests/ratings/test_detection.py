@@ -121,4 +121,6 @@ def test_a_residual_is_zero_on_average_under_the_ratings():
 
 
 def test_groups_with_too_few_votes_get_no_consistency_score():
-    assert consistency(["a"] * 5 + ["b"] * 5, ["top"] * 10, ["low"] * 10, [True] * 10, RATINGS) == []
+    assert (
+        consistency(["a"] * 5 + ["b"] * 5, ["top"] * 10, ["low"] * 10, [True] * 10, RATINGS) == []
+    )
