@@ -32,14 +32,20 @@ NEW, PROVEN = "new", "ok"
 @dataclass(frozen=True)
 class Voter:
     """The voter behind one request: `id`, `ip_hash` and `network_hash` are what the
-    database stores; `is_proven` once the identity's proof of work was accepted."""
+    database stores (`ip` never is); `is_proven` once the identity's proof of work was
+    accepted."""
 
     id: str
     ip_hash: str
-    network_hash: str
+    ip: str
     token: str
     is_proven: bool
     needs_cookie: bool
+
+    @property
+    def network_hash(self) -> str:
+        # Only new identities need it: computed on demand, off the vote path.
+        return salted_hash("network", network_of(self.ip))
 
     def proven(self) -> Voter:
         """The same identity after its proof of work (its cookie must be set again)."""
@@ -120,7 +126,7 @@ def voter_for(request) -> Voter:
     return Voter(
         id=voter_id_for_token(token),
         ip_hash=salted_hash("ip", ip),
-        network_hash=salted_hash("network", network_of(ip)),
+        ip=ip,
         token=token,
         is_proven=is_proven,
         needs_cookie=identity is None,
