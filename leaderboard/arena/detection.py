@@ -35,12 +35,8 @@ from django.utils import timezone
 from leaderboard import ratings
 from leaderboard.arena.services import AUTOMATIC, exclude_voter
 from leaderboard.models import ArenaMode, Vote, VoterExclusion, VoterIdentity
-from leaderboard.ratings.detection import (
-    MIN_CONSISTENCY_VOTES,
-    P_THRESHOLD,
-    consistency,
-    favouritism,
-)
+from leaderboard.ratings import detection
+from leaderboard.ratings.detection import MIN_CONSISTENCY_VOTES, P_THRESHOLD, consistency
 
 DECISIVE = ("a", "b")
 
@@ -126,112 +122,85 @@ def _mode_votes(mode: str, until: datetime) -> dict[str, np.ndarray]:
     }
 
 
-def find_suspects(mode: str, until: datetime, *, min_votes: int) -> tuple[dict, int, int]:
+def find_suspects(mode: str, until: datetime, *, min_votes: int) -> tuple[dict, set, set]:
     """{voter: evidence} for one arena mode's suspects; also the voters and networks
     tested. Reads the votes, writes nothing."""
     votes = _mode_votes(mode, until)
     if not votes:
-        return {}, 0, 0
+        return {}, set(), set()
+    voter, model_a, model_b, outcome = (
+        votes[k] for k in ("voter", "model_a", "model_b", "outcome")
+    )
     counted = ~votes["is_excluded"]
-    fit = ratings.fit_bradley_terry(
-        ratings.aggregate_votes(
-            votes["model_a"][counted], votes["model_b"][counted], votes["outcome"][counted]
+    left_alone = set(VoterExclusion.objects.values_list("voter", flat=True))
+    candidate = np.array([v not in left_alone for v in voter], dtype=bool)
+    network_of = dict(
+        VoterIdentity.objects.filter(voter__in=set(voter[candidate])).values_list(
+            "voter", "network_hash"
         )
     )
-    current = dict(zip(fit.models, (float(r) for r in fit.rating), strict=True))
-    left_alone = set(VoterExclusion.objects.values_list("voter", flat=True))
-    candidate = np.array([v not in left_alone for v in votes["voter"]], dtype=bool)
-    decisive = np.isin(votes["outcome"], DECISIVE) & candidate
-    voter, model_a, model_b = (votes[k][decisive] for k in ("voter", "model_a", "model_b"))
-    a_won = votes["outcome"][decisive] == "a"
-    suspects: dict[str, dict] = {}
+    network = np.array([network_of.get(v, "") for v in voter], dtype=object)
     base = {"mode": mode, "threshold": P_THRESHOLD, "ratings_votes": int(counted.sum())}
+    suspects: dict[str, dict] = {}
+    found = detection.find_suspects(
+        voter, network, model_a, model_b, outcome, counted, candidate, min_votes=min_votes
+    )
+    for suspect in found:
+        finding = suspect.finding
+        if suspect.kind == "voter":
+            suspects[finding.group] = {
+                **base,
+                "rule": "favouritism",
+                "reason": _favouritism_reason(finding, ""),
+                **_finding_evidence(finding),
+            }
+            continue
+        velocity = network_velocity(finding.group)
+        for member in suspect.voters:
+            suspects[member] = {
+                **base,
+                "rule": "network",
+                "reason": _favouritism_reason(finding, "Votes from this voter's network: "),
+                **_finding_evidence(finding),
+                "network": finding.group[:12],
+                "network_voters_excluded": len(suspect.voters),
+                "velocity": velocity,
+            }
 
-    scores = consistency(voter, model_a, model_b, a_won, current, min_votes=MIN_CONSISTENCY_VOTES)
-    consistency_of = {c.group: c for c in scores}
-
-    def consistency_evidence(key):
-        c = consistency_of.get(key)
-        if c is None:
-            return None
-        return {
+    # Consistency, against the ratings without the suspects found so far.
+    decisive = np.isin(outcome, DECISIVE) & candidate
+    kept = counted & ~np.isin(voter, list(suspects))
+    fit = ratings.fit_bradley_terry(
+        ratings.aggregate_votes(model_a[kept], model_b[kept], outcome[kept])
+    )
+    current = dict(zip(fit.models, (float(r) for r in fit.rating), strict=True))
+    tested = decisive & ~np.isin(voter, list(suspects))
+    scores = consistency(
+        voter[tested],
+        model_a[tested],
+        model_b[tested],
+        outcome[tested] == "a",
+        current,
+        min_votes=MIN_CONSISTENCY_VOTES,
+    )
+    for c in scores:
+        if c.p_value >= P_THRESHOLD:
+            break
+        suspects[c.group] = {
+            **base,
+            "rule": "consistency",
+            "reason": (
+                f"{c.votes} decisive votes averaged {c.log_likelihood:.2f} nats per vote "
+                f"under the ratings, the crowd {c.crowd_log_likelihood:.2f} at the same "
+                f"pairs (z = {c.z:.1f}, p = {_p(c.p_value)} < {_p(P_THRESHOLD)})."
+            ),
             "votes": c.votes,
             "log_likelihood": round(c.log_likelihood, 4),
             "crowd_log_likelihood": round(c.crowd_log_likelihood, 4),
             "z": round(c.z, 2),
             "p_value": c.p_value,
         }
-
-    for finding in favouritism(voter, model_a, model_b, a_won, current, min_votes=min_votes):
-        if finding.p_value >= P_THRESHOLD or finding.group in suspects:
-            continue
-        suspects[finding.group] = {
-            **base,
-            "rule": "favouritism",
-            "reason": _favouritism_reason(finding, ""),
-            **_finding_evidence(finding),
-            "consistency": consistency_evidence(finding.group),
-        }
-    for key, c in consistency_of.items():
-        if c.p_value < P_THRESHOLD and key not in suspects:
-            suspects[key] = {
-                **base,
-                "rule": "consistency",
-                "reason": (
-                    f"{c.votes} decisive votes averaged {c.log_likelihood:.2f} nats per vote "
-                    f"under the ratings, the crowd {c.crowd_log_likelihood:.2f} at the same "
-                    f"pairs (z = {c.z:.1f}, p = {_p(c.p_value)} < {_p(P_THRESHOLD)})."
-                ),
-                "consistency": consistency_evidence(key),
-            }
-
-    # Rule 3: the same favouritism test on each network's votes taken together.
-    network_of = dict(
-        VoterIdentity.objects.filter(voter__in=set(voter)).values_list("voter", "network_hash")
-    )
-    network = np.array([network_of.get(v, "") for v in voter], dtype=object)
-    has_network = network != ""
-    networks = favouritism(
-        network[has_network],
-        model_a[has_network],
-        model_b[has_network],
-        a_won[has_network],
-        current,
-        min_votes=min_votes,
-    )
-    for finding in networks:
-        if finding.p_value >= P_THRESHOLD:
-            break
-        velocity = network_velocity(finding.group)
-        on_model = (network == finding.group) & (
-            (model_a == finding.model) | (model_b == finding.model)
-        )
-        for member in set(voter[on_model]) - set(suspects):
-            mine = on_model & (voter == member)
-            p_a = ratings.win_probability(
-                np.array([current[m] for m in model_a[mine]]),
-                np.array([current[m] for m in model_b[mine]]),
-            )
-            model_is_a = model_a[mine] == finding.model
-            expected = float(np.where(model_is_a, p_a, 1.0 - p_a).sum())
-            wins = int(np.where(model_is_a, a_won[mine], ~a_won[mine]).sum())
-            went_its_way = wins > expected if finding.direction == "for" else wins < expected
-            if not went_its_way:
-                continue
-            suspects[member] = {
-                **base,
-                "rule": "network",
-                "reason": _favouritism_reason(finding, "Votes from this voter's network: "),
-                **_finding_evidence(finding),
-                "voter_votes": int(mine.sum()),
-                "voter_wins": wins,
-                "voter_expected": round(expected, 2),
-                "network": finding.group[:12],
-                "velocity": velocity,
-                "consistency": consistency_evidence(member),
-            }
-    tested_networks = len(set(network[has_network]))
-    return suspects, len(set(voter)), tested_networks
+    return suspects, set(voter[decisive]), set(network[decisive & (network != "")])
 
 
 def _finding_evidence(finding) -> dict:
@@ -255,12 +224,14 @@ def detect_voters(
     now = now or timezone.now()
     min_votes = min_votes or settings.ARENA_DETECT_MIN_VOTES
     summary = DetectionSummary()
+    voters, networks = set(), set()
     for mode in ArenaMode.values:
-        suspects, voters, networks = find_suspects(mode, now, min_votes=min_votes)
-        summary.voters_tested += voters
-        summary.networks_tested += networks
+        suspects, mode_voters, mode_networks = find_suspects(mode, now, min_votes=min_votes)
+        voters |= mode_voters
+        networks |= mode_networks
         for voter, evidence in suspects.items():
             summary.flagged.setdefault(voter, evidence)
+    summary.voters_tested, summary.networks_tested = len(voters), len(networks)
     if not dry_run:
         for voter, evidence in summary.flagged.items():
             try:

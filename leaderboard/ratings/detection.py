@@ -29,11 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from .bradley_terry import win_probability
+from .bradley_terry import fit_bradley_terry, win_probability
+from .votes import _SWAPPED_OUTCOME, OUTCOMES, PairCounts
 
 P_THRESHOLD = 1e-4
 MIN_VOTES = 10
 MIN_CONSISTENCY_VOTES = 20
+DECISIVE_OUTCOMES = ("a", "b")
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def favouritism(
         np.concatenate([p_a, 1.0 - p_a]),
         np.concatenate([a_won, ~a_won]),
     )
-    keys = np.array([f"{g}\x00{m}" for g, m in zip(sides[0], sides[1], strict=True)])
+    keys = np.array([f"{g}\x1f{m}" for g, m in zip(sides[0], sides[1], strict=True)])
     unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     # Rows sorted by key: each key's rows are one slice, found without a scan per key.
     order = np.argsort(inverse, kind="stable")
@@ -122,7 +124,7 @@ def favouritism(
         probabilities, won = sides[2][rows], sides[3][rows]
         wins = int(won.sum())
         upper, lower = poisson_binomial_tails(probabilities, wins)
-        group_key, model = unique[index].split("\x00", 1)
+        group_key, model = unique[index].split("\x1f", 1)
         findings.append(
             Favouritism(
                 group=group_key,
@@ -197,3 +199,160 @@ def consistency(
             )
         )
     return sorted(results, key=lambda c: c.z)
+
+
+# Leave-one-out and one at a time: a stuffer who is a large share of the votes drags the
+# ratings towards itself, so tested against ratings that include its own votes it can
+# look ordinary while honest voters look odd. Each group is therefore tested against
+# the ratings fitted without its own votes, and groups are flagged one at a time, the
+# most extreme first, with the ratings refitted after each.
+
+
+@dataclass(frozen=True)
+class Suspect:
+    """A flagged group: its most extreme favouritism finding, tested against `ratings`
+    (fitted without the group's votes and without earlier suspects'), and the voters
+    whose votes it excludes (for a network: those who went the model's way)."""
+
+    kind: str  # "voter" or "network"
+    finding: Favouritism
+    voters: tuple[str, ...]
+    ratings: dict[str, float]
+
+
+class _CellCounts:
+    """Votes as (pair, outcome) cells over a fixed model list, for fast refits."""
+
+    def __init__(self, model_a, model_b, outcome):
+        self.models = tuple(sorted(set(model_a) | set(model_b)))
+        index = {m: k for k, m in enumerate(self.models)}
+        a = np.array([index[m] for m in model_a], dtype=np.int64)
+        b = np.array([index[m] for m in model_b], dtype=np.int64)
+        code = np.array([OUTCOMES.index(o) for o in outcome], dtype=np.int64)
+        swapped = a > b
+        code = np.where(swapped, _SWAPPED_OUTCOME[code], code)
+        n = len(self.models)
+        self.n_cells = n * n * 4
+        self.cell = (np.minimum(a, b) * n + np.maximum(a, b)) * 4 + code
+
+    def totals(self, mask: np.ndarray) -> np.ndarray:
+        return np.bincount(self.cell[mask], minlength=self.n_cells)
+
+    def ratings(self, totals: np.ndarray) -> dict[str, float]:
+        n = len(self.models)
+        flat = totals.reshape(-1, 4)
+        keep = np.flatnonzero(flat.any(axis=1))
+        counts = PairCounts(
+            models=self.models,
+            pair_i=(keep // n).astype(np.int64),
+            pair_j=(keep % n).astype(np.int64),
+            counts=flat[keep].astype(np.int64),
+        )
+        fit = fit_bradley_terry(counts)
+        return dict(zip(fit.models, (float(r) for r in fit.rating), strict=True))
+
+
+def _testable(keys: np.ndarray, model_a, model_b, decisive, min_votes) -> set:
+    """Keys with at least `min_votes` decisive votes involving one model."""
+    pairs = np.concatenate(
+        [
+            np.char.add(
+                np.char.add(keys[decisive].astype(str), "\x1f"), model_a[decisive].astype(str)
+            ),
+            np.char.add(
+                np.char.add(keys[decisive].astype(str), "\x1f"), model_b[decisive].astype(str)
+            ),
+        ]
+    )
+    unique, counts = np.unique(pairs, return_counts=True)
+    return {str(u).split("\x1f", 1)[0] for u in unique[counts >= min_votes]}
+
+
+def find_suspects(
+    voter: np.ndarray,
+    network: np.ndarray,
+    model_a: np.ndarray,
+    model_b: np.ndarray,
+    outcome: np.ndarray,
+    counted: np.ndarray,
+    candidate: np.ndarray,
+    *,
+    min_votes: int = MIN_VOTES,
+    p_threshold: float = P_THRESHOLD,
+    max_rounds: int = 200,
+) -> list[Suspect]:
+    """Voters and networks whose votes favour one model beyond the ratings, found one
+    at a time (most extreme first), each tested against leave-its-votes-out ratings.
+
+    Per vote: `voter`, `network` ("" for none), models, `outcome` ("a", "b", "tie",
+    "both_bad"), whether it `counted` in the ratings and whether its voter is a
+    `candidate` for testing. The ratings are refitted from the counted votes minus
+    those of suspects found so far. A flagged network excludes its voters whose votes
+    went the favoured model's way (more often than the ratings predict for "for",
+    less for "against"), not its other voters.
+    """
+    voter, network, model_a, model_b, outcome = (
+        np.asarray(x, dtype=object) for x in (voter, network, model_a, model_b, outcome)
+    )
+    counted, candidate = np.asarray(counted, dtype=bool), np.asarray(candidate, dtype=bool)
+    if not counted.any():
+        return []
+    cells = _CellCounts(model_a, model_b, outcome)
+    decisive = np.isin(outcome, DECISIVE_OUTCOMES) & candidate
+    a_won = outcome == "a"
+    groups = [
+        ("voter", key, voter == key)
+        for key in _testable(voter, model_a, model_b, decisive, min_votes)
+    ]
+    has_network = network != ""
+    groups += [
+        ("network", key, network == key)
+        for key in _testable(network, model_a, model_b, decisive & has_network, min_votes)
+    ]
+    dropped = np.zeros_like(counted)
+    suspects: list[Suspect] = []
+    for _ in range(max_rounds):
+        totals = cells.totals(counted & ~dropped)
+        best = None
+        for kind, _key, rows in groups:
+            live = rows & decisive & ~dropped
+            if not live.any():
+                continue
+            ratings = cells.ratings(totals - cells.totals(rows & counted & ~dropped))
+            findings = favouritism(
+                voter[live] if kind == "voter" else network[live],
+                model_a[live], model_b[live], a_won[live], ratings, min_votes=min_votes,
+            )  # fmt: skip
+            if findings and (best is None or findings[0].p_value < best[2].p_value):
+                best = (kind, rows, findings[0], ratings)
+        if best is None or best[2].p_value >= p_threshold:
+            break
+        kind, rows, finding, ratings = best
+        members = _members_going_its_way(
+            voter, model_a, model_b, a_won, rows & decisive & ~dropped, finding, ratings
+        )
+        if not members:
+            break
+        suspects.append(Suspect(kind, finding, tuple(sorted(members)), ratings))
+        dropped |= np.isin(voter, list(members))
+    return suspects
+
+
+def _members_going_its_way(voter, model_a, model_b, a_won, rows, finding, ratings) -> set:
+    on_model = rows & ((model_a == finding.model) | (model_b == finding.model))
+    on_model &= np.array(
+        [a in ratings and b in ratings for a, b in zip(model_a, model_b, strict=True)]
+    )
+    members = set()
+    for member in set(voter[on_model]):
+        mine = on_model & (voter == member)
+        p_a = win_probability(
+            np.array([ratings[m] for m in model_a[mine]]),
+            np.array([ratings[m] for m in model_b[mine]]),
+        )
+        is_a = model_a[mine] == finding.model
+        expected = float(np.where(is_a, p_a, 1.0 - p_a).sum())
+        wins = int(np.where(is_a, a_won[mine], ~a_won[mine]).sum())
+        if (wins > expected) if finding.direction == "for" else (wins < expected):
+            members.add(member)
+    return members

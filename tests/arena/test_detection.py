@@ -99,7 +99,7 @@ def test_a_bot_spread_over_fresh_identities_from_one_network_is_excluded(arena):
     assert set(summary.flagged) == set(bots)
     evidence = VoterExclusion.objects.get(voter=bots[0]).evidence
     assert evidence["rule"] == "network" and evidence["votes"] >= 24
-    assert evidence["voter_votes"] == evidence["voter_wins"] == 4
+    assert evidence["network_voters_excluded"] == 6
     assert evidence["velocity"]["identities"] == 7
     assert not VoterExclusion.objects.filter(voter=neighbour).exists()
 

@@ -9,6 +9,7 @@ from scipy.stats import binom
 from leaderboard.ratings.detection import (
     consistency,
     favouritism,
+    find_suspects,
     poisson_binomial_pmf,
     poisson_binomial_tails,
     vote_residuals,
@@ -124,3 +125,49 @@ def test_groups_with_too_few_votes_get_no_consistency_score():
     assert (
         consistency(["a"] * 5 + ["b"] * 5, ["top"] * 10, ["low"] * 10, [True] * 10, RATINGS) == []
     )
+
+
+def test_a_stuffer_who_drags_the_ratings_is_found_and_honest_voters_are_not():
+    # 200 one-sided votes among 500: fitted with them, the ratings move so far towards
+    # the stuffer that it looks ordinary and honest voters look odd. Tested against
+    # ratings without its own votes, one group at a time, only the stuffer is found.
+    rng = np.random.default_rng(2)
+    group, model_a, model_b, a_won = honest_votes(rng, voters=7, votes_each=43)
+    outcome = np.where(a_won, "a", "b").astype(object)
+    group = np.concatenate([group, ["troll"] * 200])
+    model_a = np.concatenate([model_a, ["low"] * 200])
+    model_b = np.concatenate([model_b, ["top"] * 200])
+    outcome = np.concatenate([outcome, ["a"] * 200])
+    everyone = np.ones(len(group), dtype=bool)
+    network = np.array([""] * len(group), dtype=object)
+    suspects = find_suspects(group, network, model_a, model_b, outcome, everyone, everyone)
+    assert [(s.kind, s.voters) for s in suspects] == [("voter", ("troll",))]
+    assert suspects[0].finding.model in ("low", "top") and suspects[0].finding.p_value < 1e-30
+    # The ratings it was tested against are the honest ones (low far below top).
+    assert suspects[0].ratings["top"] - suspects[0].ratings["low"] > 200
+
+
+def test_one_network_of_small_identities_is_found_as_a_network():
+    rng = np.random.default_rng(3)
+    group, model_a, model_b, a_won = honest_votes(rng, voters=60, votes_each=20)
+    outcome = np.where(a_won, "a", "b").astype(object)
+    network = np.array([""] * len(group), dtype=object)
+    bots = [f"bot-{n}" for n in range(8)]
+    group = np.concatenate([group, np.repeat(bots, 5)])
+    model_a = np.concatenate([model_a, ["low"] * 40])
+    model_b = np.concatenate([model_b, ["mid", "top"] * 20])
+    outcome = np.concatenate([outcome, ["a"] * 40])
+    network = np.concatenate([network, ["10.0.0.7"] * 40])
+    everyone = np.ones(len(group), dtype=bool)
+    suspects = find_suspects(group, network, model_a, model_b, outcome, everyone, everyone)
+    assert [(s.kind, s.finding.group, s.voters) for s in suspects] == [
+        ("network", "10.0.0.7", tuple(sorted(bots)))
+    ]
+
+
+def test_voters_who_are_not_candidates_are_not_tested():
+    group = np.array(["bot"] * 12, dtype=object)
+    everyone = np.ones(12, dtype=bool)
+    args = (group, np.array([""] * 12, dtype=object), ["low"] * 12, ["top"] * 6 + ["mid"] * 6)
+    outcomes = ["a"] * 12
+    assert find_suspects(*args, outcomes, everyone, ~everyone) == []
