@@ -1,8 +1,8 @@
 """Find voters whose votes the current ratings cannot explain, and exclude them.
 
 Run by `manage.py ratings` before the fit (and alone by `manage.py detect_voters`).
-Per arena mode, the ratings are fitted on the votes that count today; then, with the
-tests of leaderboard/ratings/detection.py at p < 1e-4:
+Per arena mode, on the votes that count today, with the tests of
+leaderboard/ratings/detection.py at p < 1e-4:
 
 1. a voter with at least ARENA_DETECT_MIN_VOTES decisive votes involving one model that
    went that model's way far more (or far less) often than the ratings predict;
@@ -12,11 +12,17 @@ tests of leaderboard/ratings/detection.py at p < 1e-4:
    whose votes taken together favour one model like rule 1: each of its voters whose
    votes went that model's way more often than the ratings predict.
 
-Rule 3 catches a bot that spreads its votes over many fresh identities from one place,
-each too small for rule 1. Flagged voters are excluded with the reason and the
-evidence (including their network's velocity: identities and votes in its busiest
-hour); their votes are kept, and an admin can re-include them. Voters an admin has
-excluded or re-included before are left alone.
+Rules 1 and 3 test each voter and network against the ratings fitted without its own
+votes, and flag one at a time, most extreme first, refitting after each: a stuffer
+with a large share of the votes would otherwise drag the ratings towards itself, look
+ordinary, and make honest voters look odd. Rule 2 uses the ratings without the voters
+rules 1 and 3 flagged. Rule 3 catches a bot that spreads its votes over many fresh
+identities from one place, each too small for rule 1.
+
+Flagged voters are excluded with the reason and the evidence (for a network, also its
+velocity: identities and votes in its busiest hour); their votes are kept, and an
+admin can re-include them. Voters an admin has excluded or re-included before are
+left alone.
 """
 
 from __future__ import annotations

@@ -38,8 +38,10 @@ from pathlib import Path
 
 import altcha
 import httpx
+import numpy as np
 
 from leaderboard.arena.loadtest import free_port, start_gunicorn, wait_until_up
+from leaderboard.ratings import detection
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -225,6 +227,27 @@ class Bot:
         return self.tally
 
 
+def heavy_honest_false_positives(ratings: dict[str, float], voters: int, votes_each: int) -> int:
+    """Voters flagged among `voters` simulated honest voters with `votes_each` decisive
+    votes each, drawn from `ratings` (the demo crowd votes too rarely to be tested)."""
+    rng = np.random.default_rng(17)
+    models = sorted(ratings)
+    pairs = np.array(
+        [rng.choice(len(models), 2, replace=False) for _ in range(voters * votes_each)]
+    )
+    model_a = np.array(models, dtype=object)[pairs[:, 0]]
+    model_b = np.array(models, dtype=object)[pairs[:, 1]]
+    gap = np.array([ratings[b] - ratings[a] for a, b in zip(model_a, model_b, strict=True)])
+    outcome = np.where(rng.random(len(gap)) < 1 / (1 + 10 ** (gap / 400)), "a", "b").astype(object)
+    voter = np.repeat([f"honest-{n}" for n in range(voters)], votes_each).astype(object)
+    everyone = np.ones(len(voter), dtype=bool)
+    network = np.array([""] * len(voter), dtype=object)
+    suspects = detection.find_suspects(
+        voter, network, model_a, model_b, outcome, everyone, everyone
+    )
+    return len({v for s in suspects for v in s.voters})
+
+
 def interval(row) -> str:
     rating, low, high, rank = row
     return f"{rating:7.1f} [{low:.1f}, {high:.1f}] rank {rank}"
@@ -236,6 +259,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=8, help="Identities the bot runs at once.")
     parser.add_argument("--demo-votes", type=int, default=3000, help="Honest demo votes.")
     parser.add_argument("--bootstrap", type=int, default=300, help="Bootstrap rounds per fit.")
+    parser.add_argument("--heavy-voters", type=int, default=300, help="Simulated heavy voters.")
+    parser.add_argument("--heavy-votes", type=int, default=150, help="Votes per heavy voter.")
     parser.add_argument("--keep", action="store_true", help="Keep the work directory.")
     args = parser.parse_args(argv)
 
@@ -255,6 +280,13 @@ def main(argv=None) -> int:
             f"false positives    {before['demo_voters_excluded']} of {before['demo_voters']} "
             f"honest demo voters excluded "
             f"({before['demo_voters_excluded'] / max(1, before['demo_voters']):.2%})"
+        )
+        ratings_now = {slug: values[0] for slug, values in before["ratings"].items()}
+        heavy = heavy_honest_false_positives(ratings_now, args.heavy_voters, args.heavy_votes)
+        print(
+            f"false positives    {heavy} of {args.heavy_voters} simulated heavy honest voters "
+            f"({args.heavy_votes} votes each, from the fitted ratings) flagged for favouritism "
+            f"({heavy / args.heavy_voters:.2%})"
         )
         print(f"target             {target}, last placed in text to image: {interval(row)}")
 
