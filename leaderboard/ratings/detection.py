@@ -36,6 +36,8 @@ P_THRESHOLD = 1e-4
 MIN_VOTES = 10
 MIN_CONSISTENCY_VOTES = 20
 DECISIVE_OUTCOMES = ("a", "b")
+# Groups whose last p-value was above this are not re-tested after each refit.
+RETEST_P = 1e-2
 
 
 @dataclass(frozen=True)
@@ -68,14 +70,29 @@ class Consistency:
 def poisson_binomial_pmf(probabilities: np.ndarray) -> np.ndarray:
     """P(K = k) for k = 0..n, K the number of successes of independent Bernoulli(p_i),
     by repeated convolution (exact; O(n^2), fine for thousands of trials)."""
-    pmf = np.ones(1)
-    for p in np.asarray(probabilities, dtype=np.float64):
-        pmf = np.concatenate([pmf * (1.0 - p), [0.0]]) + np.concatenate([[0.0], pmf * p])
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    pmf = np.zeros(probabilities.size + 1)
+    pmf[0] = 1.0
+    for n, p in enumerate(probabilities, start=1):
+        pmf[1 : n + 1] = pmf[1 : n + 1] * (1.0 - p) + pmf[:n] * p
+        pmf[0] *= 1.0 - p
     return pmf
 
 
 def poisson_binomial_tails(probabilities: np.ndarray, k: int) -> tuple[float, float]:
-    """(P(K >= k), P(K <= k)) for the Poisson-binomial K with success probabilities."""
+    """(P(K >= k), P(K <= k)) for the Poisson-binomial K with success probabilities.
+
+    Exact where it can matter; within 3 standard deviations of the mean (tails of 1e-3
+    and more, far from any threshold used here) the normal approximation with
+    continuity correction is returned instead, which saves the O(n^2) convolution for
+    the bulk of voters."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    mean = probabilities.sum()
+    sd = np.sqrt((probabilities * (1.0 - probabilities)).sum())
+    if sd > 0 and abs(k - mean) < 3.0 * sd:
+        upper = float(ndtr((mean - (k - 0.5)) / sd))
+        lower = float(ndtr((k + 0.5 - mean) / sd))
+        return upper, lower
     pmf = poisson_binomial_pmf(probabilities)
     upper = float(min(1.0, pmf[k:].sum()))
     lower = float(min(1.0, pmf[: k + 1].sum()))
@@ -300,52 +317,77 @@ def find_suspects(
     cells = _CellCounts(model_a, model_b, outcome)
     decisive = np.isin(outcome, DECISIVE_OUTCOMES) & candidate
     a_won = outcome == "a"
-    groups = [
-        ("voter", key, voter == key)
-        for key in _testable(voter, model_a, model_b, decisive, min_votes)
-    ]
+    groups = [("voter", rows) for rows in _rows_of(voter, model_a, model_b, decisive, min_votes)]
     has_network = network != ""
     groups += [
-        ("network", key, network == key)
-        for key in _testable(network, model_a, model_b, decisive & has_network, min_votes)
+        ("network", rows)
+        for rows in _rows_of(network, model_a, model_b, decisive & has_network, min_votes)
     ]
     dropped = np.zeros_like(counted)
+    last_p = [0.0] * len(groups)  # each group's smallest p-value at its last test
+    cached: list = [None] * len(groups)
     suspects: list[Suspect] = []
     for _ in range(max_rounds):
         totals = cells.totals(counted & ~dropped)
         best = None
-        for kind, _key, rows in groups:
-            live = rows & decisive & ~dropped
-            if not live.any():
-                continue
-            ratings = cells.ratings(totals - cells.totals(rows & counted & ~dropped))
-            findings = favouritism(
-                voter[live] if kind == "voter" else network[live],
-                model_a[live], model_b[live], a_won[live], ratings, min_votes=min_votes,
-            )  # fmt: skip
-            if findings and (best is None or findings[0].p_value < best[2].p_value):
-                best = (kind, rows, findings[0], ratings)
-        if best is None or best[2].p_value >= p_threshold:
+        for g, (kind, rows) in enumerate(groups):
+            rows = rows[~dropped[rows]]
+            # A refit after one suspect moves the ratings a little: groups far from the
+            # threshold keep their last verdict instead of being tested again.
+            if cached[g] is None or last_p[g] < RETEST_P:
+                live = rows[decisive[rows]]
+                if live.size == 0:
+                    last_p[g], cached[g] = 1.0, ()
+                    continue
+                ratings = cells.ratings(totals - cells.totals(rows[counted[rows]]))
+                keys = voter[live] if kind == "voter" else network[live]
+                findings = favouritism(
+                    keys, model_a[live], model_b[live], a_won[live], ratings, min_votes=min_votes
+                )
+                cached[g] = (findings[0], ratings, live) if findings else ()
+                last_p[g] = findings[0].p_value if findings else 1.0
+            if cached[g] and (best is None or cached[g][0].p_value < best[1][0].p_value):
+                best = (kind, cached[g])
+        if best is None or best[1][0].p_value >= p_threshold:
             break
-        kind, rows, finding, ratings = best
-        members = _members_going_its_way(
-            voter, model_a, model_b, a_won, rows & decisive & ~dropped, finding, ratings
-        )
+        kind, (finding, ratings, live) = best
+        members = _members_going_its_way(voter, model_a, model_b, a_won, live, finding, ratings)
         if not members:
             break
         suspects.append(Suspect(kind, finding, tuple(sorted(members)), ratings))
         dropped |= np.isin(voter, list(members))
+        for g, (_, rows) in enumerate(groups):
+            if dropped[rows].any():
+                cached[g] = None  # its own votes changed: test it again
     return suspects
 
 
-def _members_going_its_way(voter, model_a, model_b, a_won, rows, finding, ratings) -> set:
-    on_model = rows & ((model_a == finding.model) | (model_b == finding.model))
-    on_model &= np.array(
-        [a in ratings and b in ratings for a, b in zip(model_a, model_b, strict=True)]
-    )
+def _rows_of(keys: np.ndarray, model_a, model_b, decisive, min_votes) -> list[np.ndarray]:
+    """For each key with at least `min_votes` decisive votes involving one model, the
+    indices of all its votes."""
+    testable = _testable(keys, model_a, model_b, decisive, min_votes)
+    if not testable:
+        return []
+    order = np.argsort(keys.astype(str), kind="stable")
+    sorted_keys = keys[order].astype(str)
+    unique, starts, counts = np.unique(sorted_keys, return_index=True, return_counts=True)
+    return [
+        order[start : start + count]
+        for key, start, count in zip(unique, starts, counts, strict=True)
+        if key in testable
+    ]
+
+
+def _members_going_its_way(voter, model_a, model_b, a_won, live, finding, ratings) -> set:
+    """Voters among the votes `live` (indices) whose votes on the finding's model went
+    its way more (for) or less (against) often than `ratings` predict."""
+    live = live[(model_a[live] == finding.model) | (model_b[live] == finding.model)]
+    live = live[
+        [a in ratings and b in ratings for a, b in zip(model_a[live], model_b[live], strict=True)]
+    ]
     members = set()
-    for member in set(voter[on_model]):
-        mine = on_model & (voter == member)
+    for member in set(voter[live]):
+        mine = live[voter[live] == member]
         p_a = win_probability(
             np.array([ratings[m] for m in model_a[mine]]),
             np.array([ratings[m] for m in model_b[mine]]),

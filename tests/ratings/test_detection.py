@@ -41,9 +41,14 @@ def test_the_poisson_binomial_of_two_fair_coins_is_a_quarter_a_half_a_quarter():
 def test_with_equal_probabilities_it_is_the_binomial():
     pmf = poisson_binomial_pmf([0.3] * 25)
     assert pmf == pytest.approx(binom.pmf(np.arange(26), 25, 0.3))
+    # Beyond 3 standard deviations (7.5 +- 2.29) the tails are exact...
+    upper, lower = poisson_binomial_tails([0.3] * 25, 15)
+    assert upper == pytest.approx(binom.sf(14, 25, 0.3))
+    assert lower == pytest.approx(binom.cdf(15, 25, 0.3))
+    # ...within them, a normal approximation, far from any threshold either way.
     upper, lower = poisson_binomial_tails([0.3] * 25, 12)
-    assert upper == pytest.approx(binom.sf(11, 25, 0.3))
-    assert lower == pytest.approx(binom.cdf(12, 25, 0.3))
+    assert upper == pytest.approx(binom.sf(11, 25, 0.3), rel=0.15)
+    assert lower == pytest.approx(binom.cdf(12, 25, 0.3), rel=0.15)
 
 
 def test_ten_straight_votes_for_the_last_placed_model_are_favouritism():
