@@ -9,6 +9,7 @@ from leaderboard.ratings import encode_votes, online_elo, read_votes_csv
 from tests.support import VOTES_DIR
 
 
+
 def test_two_votes_update_ratings_by_k_times_surprise():
     """Vote 1, A beats B at equal ratings: E = 0.5, so A = 1000 + 4 * 0.5 = 1002, B = 998.
     Vote 2, a tie: E_A = 1 / (1 + 10^((998 - 1002) / 400)) = 0.505756, so A loses
