@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from leaderboard.arena import services
 from leaderboard.arena.pool import pool_cells
@@ -256,6 +256,7 @@ class VoterExclusionAdmin(admin.ModelAdmin):
     form = VoterExclusionForm
     list_display = [
         "short_voter",
+        "rule",
         "reason",
         "is_automatic",
         "excluded_votes",
@@ -278,11 +279,28 @@ class VoterExclusionAdmin(admin.ModelAdmin):
         "lifted_at",
         "lifted_by",
         "lift_reason",
+        "evidence_table",
     ]
 
     @admin.display(description="voter")
     def short_voter(self, obj):
         return obj.voter[:12]
+
+    @admin.display(description="rule")
+    def rule(self, obj):
+        return (obj.evidence or {}).get("rule", "flagged share" if obj.is_automatic else "manual")
+
+    @admin.display(description="evidence")
+    def evidence_table(self, obj):
+        """What detection saw (leaderboard/arena/detection.py), one line per figure."""
+        if not obj.evidence:
+            return "—"
+        rows = []
+        for key, value in obj.evidence.items():
+            if isinstance(value, dict):
+                value = ", ".join(f"{k}: {v}" for k, v in value.items())
+            rows.append(format_html("<tr><th>{}</th><td>{}</td></tr>", key, value))
+        return format_html("<table>{}</table>", format_html_join("", "{}", ((r,) for r in rows)))
 
     @admin.display(boolean=True, description="active")
     def is_active(self, obj):
@@ -362,6 +380,26 @@ class ApiRequestAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     list_filter = ["endpoint", "status_code", "api_key", "image_model"]
     list_select_related = ["api_key", "image_model"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# Voter identities the arena issued after a proof of work (read-only: facts).
+from leaderboard.models import VoterIdentity  # noqa: E402
+
+
+@admin.register(VoterIdentity)
+class VoterIdentityAdmin(admin.ModelAdmin):
+    list_display = ["voter", "network_hash", "created_at"]
+    search_fields = ["voter", "network_hash"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request):

@@ -544,6 +544,8 @@ class VoterExclusion(models.Model):
     created_at = models.DateTimeField()
     created_by = models.CharField(max_length=150, blank=True)
     excluded_votes = models.PositiveIntegerField(default=0)
+    # What detection found (rule, model, votes, expected, p-value, ...); {} for manual ones.
+    evidence = models.JSONField(default=dict, blank=True)
     lifted_at = models.DateTimeField(null=True, blank=True)
     lifted_by = models.CharField(max_length=150, blank=True)
     lift_reason = models.CharField(max_length=200, blank=True)
@@ -564,6 +566,26 @@ class VoterExclusion(models.Model):
     @property
     def is_active(self) -> bool:
         return self.lifted_at is None
+
+
+class VoterIdentity(models.Model):
+    """A voter identity the server issued once its proof of work was verified.
+
+    One row per solved challenge: the challenge's nonce is unique, so a solution proves
+    one identity once. The network (hashed) is where the identity was issued, for the
+    per-network limit and for detection.
+    """
+
+    voter = models.CharField(max_length=64, unique=True, help_text="Hash of the voter token")
+    network_hash = models.CharField(max_length=64, db_index=True)
+    challenge_nonce = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name_plural = "voter identities"
+
+    def __str__(self):
+        return f"{self.voter[:12]} since {self.created_at:%Y-%m-%d %H:%M}"
 
 
 class ArenaRateCounter(models.Model):

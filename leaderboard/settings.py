@@ -281,6 +281,28 @@ if ARENA_MAX_IMPRESSIONS < 1 or ARENA_LIVE_IMAGES_TARGET < 0:
         "ARENA_MAX_IMPRESSIONS must be at least 1 and ARENA_LIVE_IMAGES_TARGET at least 0."
     )
 
+# Voter identities (leaderboard/arena/proof.py). A new identity costs a proof of work
+# (ALTCHA format, SHA-256): the browser tries up to ARENA_POW_MAX_NUMBER hashes, half
+# that on average (30,000: 0.3-0.5 s on average in Chromium at 4x CPU throttling, the
+# usual phone emulation; python -m tests.benchmarks.proof_of_work); challenges expire after
+# ARENA_POW_EXPIRY_S. At most ARENA_NEW_VOTER_LIMIT_PER_NETWORK new identities per
+# ARENA_RATE_WINDOW_S come from one network: one IP address, or the /PREFIX_V4 (IPv4)
+# or /PREFIX_V6 (IPv6) it belongs to; 24 and 48 group a household or office.
+ARENA_POW_MAX_NUMBER = env_int("ARENA_POW_MAX_NUMBER", 30_000)
+ARENA_POW_EXPIRY_S = env_int("ARENA_POW_EXPIRY_S", 600)
+ARENA_NEW_VOTER_LIMIT_PER_NETWORK = env_int("ARENA_NEW_VOTER_LIMIT_PER_NETWORK", 6)
+ARENA_NETWORK_PREFIX_V4 = env_int("ARENA_NETWORK_PREFIX_V4", 32)
+ARENA_NETWORK_PREFIX_V6 = env_int("ARENA_NETWORK_PREFIX_V6", 64)
+if not (1 <= ARENA_POW_MAX_NUMBER <= 10_000_000):
+    raise ImproperlyConfigured("ARENA_POW_MAX_NUMBER must be between 1 and 10,000,000.")
+if not (8 <= ARENA_NETWORK_PREFIX_V4 <= 32 and 16 <= ARENA_NETWORK_PREFIX_V6 <= 128):
+    raise ImproperlyConfigured(
+        "ARENA_NETWORK_PREFIX_V4 must be 8-32 and ARENA_NETWORK_PREFIX_V6 16-128."
+    )
+# Detection (leaderboard/arena/detection.py, run by `manage.py ratings`): a voter or
+# network is tested once it has this many decisive votes involving one model.
+ARENA_DETECT_MIN_VOTES = env_int("ARENA_DETECT_MIN_VOTES", 10)
+
 # The public pages (leaderboard/pages). Pages, API answers and charts are cached in each
 # worker per ratings/stats snapshot, so a new `ratings` or `stats` run replaces them; a
 # worker re-reads which snapshot is current at most every PAGES_SNAPSHOT_CHECK_S seconds,

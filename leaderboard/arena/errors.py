@@ -56,3 +56,22 @@ class RateLimited(ArenaError):
     def __init__(self, retry_after_s: int, message: str | None = None):
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+class ProofRequired(ArenaError):
+    # A new voter identity must solve a proof-of-work challenge before its first vote.
+    status = 403
+    code = "proof_required"
+    title = "One quick check first"
+    message = (
+        "Before your first vote your browser solves a small puzzle (under a second) that "
+        "shows a person, not a script, is voting. It needs JavaScript; turn it on and "
+        "reload the page."
+    )
+
+
+class ProofInvalid(ArenaError):
+    status = 403
+    code = "proof_invalid"
+    title = "The check did not pass"
+    message = "The answer to the voting check was wrong or has expired. Reload the page."

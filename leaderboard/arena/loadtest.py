@@ -8,7 +8,8 @@ It builds a throwaway site (fresh database, the catalog, placeholder images), st
 gunicorn with production settings (DEBUG=0, WhiteNoise, CSRF and CSP on, gthread
 workers with keep-alive), and runs `--voters` concurrent voters (httpx, async) for
 `--duration` seconds. Each voter loads the arena page once for its cookies and CSRF
-token, then does what arena.js does: POST a vote with the token and get back the
+token and pays its identity's proof of work (once per voter, at its start, not per
+vote), then does what arena.js does: POST a vote with the token and get back the
 reveal and the next matchup as JSON (`--flow two-step` instead fetches
 /arena/next before every vote). A share of votes is submitted twice at once, like
 a double click: exactly one of the two must succeed.
@@ -114,6 +115,7 @@ def site_environment(workdir: Path, database_url: str, args) -> dict[str, str]:
         "ARENA_SERVE_LIMIT_PER_IP",
         "ARENA_VOTE_LIMIT_PER_VOTER",
         "ARENA_VOTE_LIMIT_PER_IP",
+        "ARENA_NEW_VOTER_LIMIT_PER_NETWORK",
     ):
         env[name] = RAISED_LIMIT
     return env
@@ -215,6 +217,32 @@ def wait_until_up(base_url: str, timeout_s: float = 30) -> None:
     raise RuntimeError("gunicorn did not come up")
 
 
+def solve_challenge(challenge: dict) -> str:
+    """The answer to an identity's proof-of-work challenge (ALTCHA format), as arena.js
+    sends it: base64 JSON of the challenge with the number found."""
+    import base64
+
+    import altcha
+
+    solution = altcha.solve_challenge_v1(
+        challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxNumber"]
+    )
+    payload = {k: v for k, v in challenge.items() if k != "maxNumber"}
+    payload["number"] = solution.number
+    return base64.b64encode(json.dumps(payload).encode()).decode()
+
+
+async def prove_identity(client: httpx.AsyncClient, csrf_token: str) -> None:
+    """Pay the client's new voter identity's proof of work; raises on refusal."""
+    challenge = (await client.get("/arena/challenge")).json()["challenge"]
+    answer = await client.post(
+        "/arena/identity",
+        data={"altcha": await asyncio.to_thread(solve_challenge, challenge)},
+        headers={"Accept": "application/json", "X-CSRFToken": csrf_token},
+    )
+    answer.raise_for_status()
+
+
 async def voter(base_url: str, deadline: float, tally: Tally, args, rng: random.Random) -> None:
     """One simulated voter: the page once, then fetch/vote as arena.js does.
 
@@ -229,6 +257,7 @@ async def voter(base_url: str, deadline: float, tally: Tally, args, rng: random.
         try:
             page = await client.get("/arena/")
             token = CSRF_INPUT.search(page.text).group(1)
+            await prove_identity(client, token)
         except (httpx.HTTPError, AttributeError) as error:
             tally.errors[f"setup: {type(error).__name__}"] += 1
             return
@@ -305,6 +334,7 @@ async def prepare_wrk_voters(base_url: str, count: int) -> list[dict]:
             client.cookies.clear()
             page = await client.get("/arena/")
             token = CSRF_INPUT.search(page.text).group(1)
+            await prove_identity(client, token)
             cookie = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
             upcoming = await client.get(
                 "/arena/next?mode=t2i", headers={"Accept": "application/json", "Cookie": cookie}

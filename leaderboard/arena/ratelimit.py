@@ -25,6 +25,8 @@ from leaderboard.models import ArenaRateCounter
 LIMITS = {
     "serve": ("ARENA_SERVE_LIMIT_PER_VOTER", "ARENA_SERVE_LIMIT_PER_IP"),
     "vote": ("ARENA_VOTE_LIMIT_PER_VOTER", "ARENA_VOTE_LIMIT_PER_IP"),
+    # New voter identities, per network (the caller passes the network's hash as ip_hash).
+    "identity": (None, "ARENA_NEW_VOTER_LIMIT_PER_NETWORK"),
 }
 # Share of requests that also delete stale counter rows (keeps the table small).
 CLEANUP_PROBABILITY = 0.002
@@ -33,8 +35,9 @@ SLICES = 6
 
 
 def check_rate(action: str, *, voter: str, ip_hash: str, now_s: float | None = None) -> None:
-    """Count one `action` ("serve" or "vote") for the voter and the IP; raise RateLimited
-    (with the seconds until the window resets) when either is over its limit."""
+    """Count one `action` ("serve", "vote" or "identity") for the voter and the IP;
+    raise RateLimited (with the seconds until the window resets) when either is over
+    its limit."""
     over = over_limits((action,), voter=voter, ip_hash=ip_hash, now_s=now_s)
     if over:
         raise RateLimited(retry_after_s=over[action])
@@ -50,7 +53,8 @@ def over_limits(
     limits: dict[str, tuple[str, int]] = {}
     for action in actions:
         voter_setting, ip_setting = LIMITS[action]
-        limits[f"{action}:v:{voter}"] = (action, getattr(settings, voter_setting))
+        if voter_setting:
+            limits[f"{action}:v:{voter}"] = (action, getattr(settings, voter_setting))
         limits[f"{action}:ip:{ip_hash}"] = (action, getattr(settings, ip_setting))
     limits = {key: rule for key, rule in limits.items() if rule[1] > 0}
     if not limits:

@@ -399,9 +399,15 @@ def _exclude_if_mostly_flagged(voter: str, now: datetime) -> None:
 
 
 def exclude_voter(
-    voter: str, reason: str, *, by: str = "", now: datetime | None = None
+    voter: str,
+    reason: str,
+    *,
+    by: str = "",
+    now: datetime | None = None,
+    evidence: dict | None = None,
 ) -> VoterExclusion:
-    """Leave all of `voter`'s votes (past and future) out of the ratings, with a reason.
+    """Leave all of `voter`'s votes (past and future) out of the ratings, with a reason
+    (and, from detection, the `evidence` behind it).
 
     The votes stay in the database, marked excluded with the reason. Raises ValueError
     without a reason or when the voter is already excluded.
@@ -418,6 +424,7 @@ def exclude_voter(
                 is_automatic=by == AUTOMATIC,
                 created_at=now,
                 created_by=by,
+                evidence=evidence or {},
             )
             exclusion.excluded_votes = Vote.objects.filter(voter=voter).update(
                 is_excluded=True, exclusion_reason=reason

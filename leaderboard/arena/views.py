@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from leaderboard.arena import images, services
-from leaderboard.arena.errors import ArenaError, InvalidVote, RateLimited
+from leaderboard.arena import images, proof, services
+from leaderboard.arena.errors import ArenaError, InvalidVote, ProofRequired, RateLimited
 from leaderboard.arena.forms import VoteForm
 from leaderboard.arena.pool import arena_catalog, catalog_for
 from leaderboard.arena.presenters import as_json, blind_matchup, reveal
@@ -101,6 +101,7 @@ def arena_page(request, mode):
             "is_demo": catalog.has_demo_data,
             "next_api_url": next_api_url(mode, category),
             "next_page_url": arena_url(mode, category),
+            "needs_proof": not voter.is_proven,
         },
     )
     return remember_voter(response, voter)
@@ -131,11 +132,38 @@ def vote(request, code):
         return _vote_and_continue(voter, code, outcome, category)
     check_rate("vote", voter=voter.id, ip_hash=voter.ip_hash)
     matchup = services.get_open_matchup(code, voter.id)
+    _require_proof(voter)
     services.record_vote(matchup, outcome, voter=voter.id)
     url = reverse("arena:reveal", kwargs={"code": code})
     response = redirect(f"{url}?{urlencode({'category': category})}" if category else url)
     response.status_code = 303  # See Other: the reveal is fetched with GET
     return response
+
+
+def _require_proof(voter) -> None:
+    """A vote counts only from an identity that paid its proof of work (checked after
+    the matchup, so foreign or forged codes still get their 404)."""
+    if not voter.is_proven:
+        raise ProofRequired()
+
+
+@require_GET
+@arena_view
+def challenge(request):
+    """A proof-of-work challenge for the visitor's new identity (null once proven)."""
+    voter = voter_for(request)
+    data = None if voter.is_proven else proof.new_challenge(voter)
+    response = JsonResponse({"challenge": data})
+    response["Cache-Control"] = "no-store"
+    return remember_voter(response, voter)
+
+
+@require_POST
+@arena_view
+def identity(request):
+    """Accept a solved challenge: the visitor's identity may vote from now on."""
+    voter = proof.prove_identity(voter_for(request), request.POST.get("altcha", ""))
+    return remember_voter(JsonResponse({"proven": True}), voter)
 
 
 def _vote_and_continue(voter, code, outcome, category) -> JsonResponse:
@@ -145,6 +173,7 @@ def _vote_and_continue(voter, code, outcome, category) -> JsonResponse:
     if "vote" in over:
         raise RateLimited(retry_after_s=over["vote"])
     matchup = services.get_open_matchup(code, voter.id)
+    _require_proof(voter)
     if "serve" in over:
         vote, upcoming = services.record_vote(matchup, outcome, voter=voter.id), None
     else:

@@ -92,10 +92,99 @@
     );
   }
 
-  async function castVote(outcome) {
-    if (root.dataset.state !== "ready") return;
+  // A new voter identity pays once with a proof of work before its first vote: find
+  // the n <= maxNumber with SHA-256(salt + n) == challenge (ALTCHA's challenge format,
+  // https://altcha.org/docs/proof-of-work/), then post it to the server. It starts
+  // when the page loads, so it is usually done before the voter has chosen.
+  let proof = null;
+
+  function proveIdentity() {
+    if (!root.dataset.needsProof) return Promise.resolve();
+    if (!proof) {
+      proof = solveAndSend().then(
+        () => {
+          delete root.dataset.needsProof;
+        },
+        (error) => {
+          proof = null;
+          throw error;
+        }
+      );
+    }
+    return proof;
+  }
+
+  async function solveAndSend() {
+    if (!(window.crypto && crypto.subtle)) {
+      throw new Error("Voting needs a secure (HTTPS) connection for its browser check.");
+    }
+    const response = await fetch(root.dataset.challengeUrl, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json" },
+    });
+    const challenge = response.ok ? (await response.json()).challenge : null;
+    if (!response.ok) throw new Error("The voting check could not start. Reload the page.");
+    if (!challenge) return; // already proven
+    const number = await solve(challenge);
+    const payload = {
+      algorithm: challenge.algorithm,
+      challenge: challenge.challenge,
+      number: number,
+      salt: challenge.salt,
+      signature: challenge.signature,
+    };
+    const body = new FormData();
+    body.set("altcha", btoa(JSON.stringify(payload)));
+    const answer = await fetch(root.dataset.identityUrl, {
+      method: "POST",
+      body: body,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+    });
+    if (!answer.ok) {
+      const data = await answer.json().catch(() => null);
+      throw new Error((data && data.message) || "The voting check failed. Reload the page.");
+    }
+  }
+
+  async function solve(challenge) {
+    const target = new Uint8Array(challenge.challenge.match(/../g).map((h) => parseInt(h, 16)));
+    const encoder = new TextEncoder();
+    const BATCH = 1000; // digests in flight at once: fewer round trips through the event loop
+    for (let start = 0; start <= challenge.maxNumber; start += BATCH) {
+      const numbers = [];
+      for (let n = start; n < Math.min(start + BATCH, challenge.maxNumber + 1); n++) numbers.push(n);
+      const digests = await Promise.all(
+        numbers.map((n) => crypto.subtle.digest("SHA-256", encoder.encode(challenge.salt + n)))
+      );
+      for (let i = 0; i < digests.length; i++) {
+        const bytes = new Uint8Array(digests[i]);
+        if (bytes[0] === target[0] && bytes.every((b, k) => b === target[k])) return numbers[i];
+      }
+    }
+    throw new Error("The voting check found no answer. Reload the page.");
+  }
+
+  function csrfToken() {
+    const input = form.querySelector("[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  async function castVote(outcome, isRetry) {
+    if (root.dataset.state !== "ready" && !isRetry) return;
     setState("voting");
     setButtons(false);
+    if (root.dataset.needsProof) {
+      status.textContent = "Checking this browser before your first vote…";
+      try {
+        await proveIdentity();
+      } catch (error) {
+        status.textContent = error.message;
+        setButtons(true);
+        setState("ready");
+        return;
+      }
+    }
     status.textContent = "Recording your vote…";
     const body = new FormData(form);
     body.set("outcome", outcome);
@@ -113,6 +202,11 @@
       status.textContent = "The network failed; your vote was not recorded. Try again.";
       setButtons(true);
       setState("ready");
+      return;
+    }
+    if (!response.ok && data && data.error === "proof_required" && !isRetry) {
+      root.dataset.needsProof = "1"; // the identity cookie was lost: prove again once
+      castVote(outcome, true);
       return;
     }
     if (!response.ok) {
@@ -261,4 +355,5 @@
   });
 
   armVoting();
+  proveIdentity().catch(() => null); // a failure is reported when the voter votes
 })();

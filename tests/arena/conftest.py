@@ -2,11 +2,13 @@ import pytest
 from django.test import Client
 
 from tests.arena.builders import build_arena, use_temporary_media
+from tests.arena.pages import prove
 
 
 @pytest.fixture(autouse=True)
 def arena_media(settings, tmp_path):
     use_temporary_media(settings, tmp_path)
+    settings.ARENA_POW_MAX_NUMBER = 500  # the real proof of work, made cheap for tests
 
 
 @pytest.fixture
@@ -16,12 +18,19 @@ def world(db):
     return build_arena(models=3, challenges=2, images=3)
 
 
-@pytest.fixture
-def voter():
-    """A browser: a test client that keeps its cookies (voter session, CSRF token)."""
-    return Client()
+def proven_client() -> Client:
+    client = Client()
+    assert prove(client).status_code == 200
+    return client
 
 
 @pytest.fixture
-def other_voter():
-    return Client()
+def voter(db):
+    """A browser whose voter identity has passed its proof of work: a test client that
+    keeps its cookies (voter identity, CSRF token)."""
+    return proven_client()
+
+
+@pytest.fixture
+def other_voter(db):
+    return proven_client()

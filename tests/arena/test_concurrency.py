@@ -7,7 +7,7 @@ import pytest
 
 from leaderboard.models import Matchup, Vote
 from tests.arena.builders import build_arena
-from tests.arena.pages import CSRF_INPUT, VOTE_ACTION
+from tests.arena.pages import CSRF_INPUT, VOTE_ACTION, prove_over_http
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SUBMITS = 8
@@ -16,7 +16,9 @@ SUBMITS = 8
 def start_voter(base_url: str) -> tuple[httpx.Client, str, str]:
     client = httpx.Client(base_url=base_url, timeout=20)
     html = client.get("/arena/").text
-    return client, VOTE_ACTION.search(html).group(1), CSRF_INPUT.search(html).group(1)
+    token = CSRF_INPUT.search(html).group(1)
+    assert prove_over_http(client, token).status_code == 200
+    return client, VOTE_ACTION.search(html).group(1), token
 
 
 def submit_at_once(base_url, cookies, code, token, outcomes) -> list[int]:

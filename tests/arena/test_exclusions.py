@@ -130,7 +130,8 @@ def backing(model, matchup) -> str:
 
 
 def refresh_ratings():
-    call_command("ratings", bootstrap=40, seed=3, stdout=io.StringIO())
+    # Detection off: these tests are about manual exclusions (test_detection.py has its own).
+    call_command("ratings", bootstrap=40, seed=3, no_detect=True, stdout=io.StringIO())
 
 
 def test_excluding_and_re_including_a_voter_reproduces_the_leaderboard_exactly(world):

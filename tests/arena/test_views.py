@@ -11,17 +11,17 @@ from django.utils import timezone
 from leaderboard.arena import services
 from leaderboard.arena.errors import RateLimited
 from leaderboard.arena.ratelimit import check_rate
-from leaderboard.arena.voters import VOTER_COOKIE, client_ip, salted_hash
+from leaderboard.arena.voters import VOTER_COOKIE, client_ip, read_identity, salted_hash
 from leaderboard.models import ArenaMode, Matchup, Vote
 from tests.arena.builders import build_arena
-from tests.arena.pages import open_arena, read_page
+from tests.arena.pages import open_arena, prove, read_page, solve
 
 pytestmark = pytest.mark.django_db
 JSON = {"HTTP_ACCEPT": "application/json"}
 
 
-def test_the_arena_page_shows_a_prompt_two_images_and_four_choices(world, voter):
-    response = voter.get("/arena/")
+def test_the_arena_page_shows_a_prompt_two_images_and_four_choices(world):
+    response = Client().get("/arena/")
     page = read_page(response)
     assert response.status_code == 200
     assert VOTER_COOKIE in response.cookies and response.cookies[VOTER_COOKIE]["httponly"]
@@ -30,9 +30,9 @@ def test_the_arena_page_shows_a_prompt_two_images_and_four_choices(world, voter)
     assert page.image_urls == [f"/arena/image/{page.code}/a", f"/arena/image/{page.code}/b"]
     for label in ("A is better", "B is better", "Tie", "Both are bad"):
         assert label in page.html
-    assert Matchup.objects.get(code=page.code).voter == salted_hash(
-        "voter", response.cookies[VOTER_COOKIE].value
-    )
+    token, is_proven = read_identity(response.cookies[VOTER_COOKIE].value)
+    assert Matchup.objects.get(code=page.code).voter == salted_hash("voter", token)
+    assert not is_proven
 
 
 def test_a_plain_form_vote_redirects_to_the_reveal_which_names_the_models(world, voter):
@@ -204,6 +204,10 @@ def test_an_invalid_outcome_is_refused_with_400(world, voter, data):
 def test_a_vote_without_the_csrf_token_is_refused(world):
     browser = Client(enforce_csrf_checks=True)
     page = open_arena(browser)
+    challenge = browser.get("/arena/challenge").json()["challenge"]
+    without_token = browser.post("/arena/identity", {"altcha": solve(challenge)})
+    assert without_token.status_code == 403 and "CSRF" in without_token.content.decode()
+    assert prove(browser).status_code == 200
     assert browser.post(page.vote_url, {"outcome": "a"}).status_code == 403
     assert not Vote.objects.exists()
     accepted = browser.post(page.vote_url, {"outcome": "a", "csrfmiddlewaretoken": page.csrf_token})

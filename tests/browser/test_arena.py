@@ -143,12 +143,41 @@ def test_the_vote_buttons_wait_until_both_images_have_loaded(live_server, page, 
     assert page.get_by_role("button", name="A is better").is_enabled()
 
 
-def test_the_arena_works_without_javascript(live_server, browser, arena):
+def test_without_javascript_a_new_voter_sees_the_arena_and_is_told_voting_needs_it(
+    live_server, browser, arena
+):
     context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(live_server.url + "/arena/")
+    # Playwright's text= engine skips <noscript>, so the paragraph is found by tag.
+    hint = page.locator("noscript p")
+    assert hint.is_visible() and "Voting needs JavaScript" in hint.inner_text()
+    assert names_in(page.content(), arena) == []
+
+    page.get_by_role("button", name="B is better").click()
+    assert page.locator("text=One quick check first").is_visible()
+    assert not Vote.objects.exists()
+    context.close()
+
+
+def test_a_voter_whose_browser_passed_the_check_can_vote_with_the_plain_form(
+    live_server, browser, arena
+):
+    with_script = browser.new_context()
+    first = with_script.new_page()
+    first.goto(live_server.url + "/arena/")
+    # arena.js solves the proof of work on load and drops the marker once accepted.
+    first.wait_for_function("() => !document.querySelector('#arena').dataset.needsProof")
+    cookies = with_script.cookies()
+    with_script.close()
+
+    context = browser.new_context(java_script_enabled=False)
+    context.add_cookies(cookies)
     page = context.new_page()
     page.goto(live_server.url + "/arena/")
     first_action = page.get_attribute("#vote-form", "action")
     assert names_in(page.content(), arena) == []
+    assert page.locator("noscript p").count() == 0
 
     page.get_by_role("button", name="B is better").click()
     page.wait_for_url(re.compile(r".*/arena/reveal/.+"))
