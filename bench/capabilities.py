@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from leaderboard.sizes import SizeError, SizeRules, parse_pixels, parse_ratio, parse_tier
 
 FORMATS = ("jpeg", "png", "webp")
+# Fields adapters send by default that an endpoint may not take; left out when it does not.
+OPTIONAL_FIELDS = frozenset({"resolution", "output_format", "seed"})
 # Lossy requests fall back to the other lossy format first, lossless ones to png.
 _FALLBACKS = {"webp": ("jpeg", "png"), "jpeg": ("webp", "png"), "png": ("webp", "jpeg")}
 _KEYS = ("formats", "params", "source")
@@ -73,6 +75,12 @@ class Capabilities:
 
     def to_json(self) -> dict:
         return {key: list(getattr(self, key)) for key in _KEYS}
+
+    def omitted_fields(self) -> frozenset[str]:
+        """The optional fields to leave out of requests (those ``params`` does not list)."""
+        if not self.params:
+            return frozenset()
+        return OPTIONAL_FIELDS - set(self.params)
 
     def output_format(self, requested: str) -> str:
         """The format to ask the endpoint for: ``requested`` if it takes it, else the nearest.

@@ -379,6 +379,12 @@ def _row(rules: SizeRules, ratio_label: str, tier_label: str, *, is_auto=False) 
         width, height = parse_pixels(rules.fixed_sizes[ratio_label])
         return ImageSize(width, height, ratio_label, tier_label, is_auto)
     width, height = dimensions_for(ratio_label, tier_label, rules.multiple_of)
+    low, high = rules.custom_min_side, rules.custom_max_side
+    if rules.custom and not rules.labels and (low or high):
+        # Pixels are all such an endpoint takes: a row outside its bounds is scaled in.
+        low, high = low or 1, high or rules.max_side
+        if not low <= min(width, height) <= max(width, height) <= high:
+            width, height = _fit_sides(width, height, low, high, rules.multiple_of)
     return ImageSize(width, height, ratio_label, tier_label, is_auto)
 
 

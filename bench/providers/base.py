@@ -76,7 +76,8 @@ class ImageRequest:
     ``leaderboard.sizes``); ``aspect_ratio`` and ``resolution`` are its ratio and tier
     labels, sent instead of pixels when ``custom_size`` is false (offerings that only
     take labels, and table sizes of those that take both). ``references`` turn the
-    request into an edit.
+    request into an edit. ``omit`` names optional fields the endpoint does not take
+    (``resolution`` on a single-tier model, ``output_format`` where it has none).
     ``extra`` fields are passed through to the provider unchanged.
     """
 
@@ -90,6 +91,7 @@ class ImageRequest:
     output_format: str = "jpeg"
     references: tuple[ReferenceImage, ...] = ()
     extra: Mapping = field(default_factory=dict)
+    omit: frozenset[str] = frozenset()
 
     @property
     def is_edit(self) -> bool:
@@ -116,8 +118,10 @@ class ImageRequest:
         image_size = normalize_size(
             size_rules, size=size, aspect_ratio=aspect_ratio, resolution=resolution
         )
-        if capabilities is not None and "output_format" in fields:
-            fields["output_format"] = capabilities.output_format(fields["output_format"])
+        if capabilities is not None:
+            if "output_format" in fields:
+                fields["output_format"] = capabilities.output_format(fields["output_format"])
+            fields.setdefault("omit", capabilities.omitted_fields())
         return cls(
             prompt=prompt,
             width=image_size.width,

@@ -113,6 +113,8 @@ def build_input(request: ImageRequest) -> dict:
         data["seed"] = request.seed
     for index, ref in enumerate(request.references):
         data["input_image" if index == 0 else f"input_image_{index + 1}"] = ref.b64()
+    for name in request.omit:
+        data.pop(name, None)
     data.update(request.extra)
     return data
 

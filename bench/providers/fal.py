@@ -178,6 +178,8 @@ def build_input(request: ImageRequest) -> dict:
         data["seed"] = request.seed
     if request.references:
         data["image_urls"] = [ref.data_uri() for ref in request.references]
+    for name in request.omit:
+        data.pop(name, None)
     data.update(request.extra)
     return data
 

@@ -115,6 +115,8 @@ def build_fields(request: ImageRequest, model: str) -> dict:
         "size": f"{request.width}x{request.height}",
         "output_format": request.output_format,
     }
+    for name in request.omit:
+        fields.pop(name, None)
     fields.update(request.extra)
     return fields
 

@@ -150,6 +150,8 @@ def build_input(request: ImageRequest) -> dict:
         data["seed"] = request.seed
     if request.references:
         data["input_images"] = [ref.data_uri() for ref in request.references]
+    for name in request.omit:
+        data.pop(name, None)
     data.update(request.extra)
     return data
 
