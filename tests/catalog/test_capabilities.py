@@ -15,7 +15,9 @@ from leaderboard.sizes import SizeRules, size_table
 
 CATALOG = json.loads((Path(__file__).parents[2] / "fixtures" / "catalog.json").read_text())
 OFFERINGS = [entry for entry in CATALOG if entry["model"] == "leaderboard.offering"]
-MODELS = {entry["pk"]: entry["fields"] for entry in CATALOG if entry["model"] == "leaderboard.imagemodel"}
+MODELS = {
+    entry["pk"]: entry["fields"] for entry in CATALOG if entry["model"] == "leaderboard.imagemodel"
+}
 FORMATS = ("jpeg", "png", "webp")
 
 
