@@ -25,7 +25,9 @@ def call(kind, base_url, request=None, **endpoint_options):
     endpoint = Endpoint(
         protocol_base_url(kind, base_url), MODEL_IDS[kind], pricing=PRICING, **endpoint_options
     )
-    request = request or ImageRequest("A red fox in the snow", 384, 256, seed=7, output_format="png")
+    request = request or ImageRequest(
+        "A red fox in the snow", 384, 256, seed=7, output_format="png"
+    )
     return asyncio.run(generate(kind, endpoint, request))
 
 

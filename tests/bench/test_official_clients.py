@@ -28,7 +28,10 @@ def test_the_openai_client_generates_and_edits_images(simulator):
     client = openai.OpenAI(base_url=f"{simulator.base_url}/v1", api_key="sk-test")
 
     generated = client.images.generate(
-        model="gpt-image-2.5-flare", prompt="A lighthouse at dawn", size="1024x1024", output_format="png"
+        model="gpt-image-2.5-flare",
+        prompt="A lighthouse at dawn",
+        size="1024x1024",
+        output_format="png",
     )
     png = io.BytesIO()
     Image.new("RGB", (64, 64), "white").save(png, "PNG")

@@ -100,7 +100,12 @@ def test_openai_answers_carry_request_id_processing_time_and_real_formats(simula
         answers = {
             fmt: http.post(
                 "/v1/images/generations",
-                json={"model": "gpt-image-2.5-flare", "prompt": "x", "size": "96x64", "output_format": fmt},
+                json={
+                    "model": "gpt-image-2.5-flare",
+                    "prompt": "x",
+                    "size": "96x64",
+                    "output_format": fmt,
+                },
             )
             for fmt in ("png", "jpeg", "webp")
         }

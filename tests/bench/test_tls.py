@@ -85,9 +85,9 @@ def test_every_adapter_works_over_https(https_simulator, certificate):
     results = asyncio.run(run_all())
 
     assert https_simulator.base_url.startswith("https://")
-    assert [(r.status, r.width, r.height, r.error) for r in results] == [("ok", 256, 256, "")] * len(
-        ALL_KINDS
-    )
+    assert [(r.status, r.width, r.height, r.error) for r in results] == [
+        ("ok", 256, 256, "")
+    ] * len(ALL_KINDS)
     for result in results:
         truth = https_simulator.simulator.jobs[result.provider_request_id].truth()
         assert result.generation_ms == pytest.approx(
