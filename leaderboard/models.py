@@ -526,6 +526,9 @@ class OfferingStats(models.Model):
     generation_p99_ms = models.FloatField(null=True)
     ttfb_p50_ms = models.FloatField(null=True)
     submit_ttfb_p50_ms = models.FloatField(null=True)
+    # Median width of the polling bracket of polled successes: generation times may
+    # be this much later than the completion they stand for.
+    poll_bracket_p50_ms = models.FloatField(null=True, blank=True)
     cost_per_success_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True)
     failures = models.JSONField(default=dict, blank=True, help_text="Failure class -> count")
     gateway_sample_count = models.PositiveIntegerField(default=0)
