@@ -104,8 +104,9 @@ PROTOCOL_SIZE_RULES = {
     "bfl": {"multiple_of": 16, "custom": True, "min_side": 64, "max_mp": 4},
     "fal_queue": {"multiple_of": 16, "custom": True},
     "fal_sync": {"multiple_of": 16, "custom": True},
-    "replicate": {"multiple_of": 32, "custom": True, "custom_min_side": 256,
-                  "custom_max_side": 2048, "labels": True, "tiers": ["1"]},
+    # Replicate's models differ too much for one rule (FLUX.2 alone takes 256..2048):
+    # a probe sends the pixels it is given.
+    "replicate": {"custom": True},
     "openai_images": {"multiple_of": 16, "custom": True},
 }  # fmt: skip
 PROTOCOL_CAPABILITIES = {
