@@ -311,3 +311,29 @@ def test_old_shape_bfl_1365x768_is_refused_with_422(simulator):
 
 def decoded_size(data: bytes) -> tuple[int, int]:
     return Image.open(io.BytesIO(data)).size
+
+
+def test_a_replicate_status_poll_answering_503_is_retried(simulator):
+    from bench.providers.base import Measurement
+    from bench.providers.polling import poll_get
+
+    set_profile(simulator, fast_profile({"processing_ms": 50, "poll_error_rate": 0.6}))
+    created = post(
+        simulator.base_url,
+        "/v1/models/black-forest-labs/flux-2-pro/predictions",
+        json={"input": {"prompt": "x"}},
+    ).json()
+
+    async def poll_all():
+        measurement = Measurement()
+        async with httpx.AsyncClient(timeout=10) as client:
+            replies = [
+                await poll_get(client, "replicate", created["urls"]["get"], {}, measurement)
+                for _ in range(5)
+            ]
+        return replies, measurement
+
+    replies, measurement = asyncio.run(poll_all())
+
+    assert [reply.status for reply in replies] == [200] * 5
+    assert measurement.poll_retries > 0 and measurement.polls > 5
