@@ -18,6 +18,9 @@ One host serves every protocol:
              timestamps of the request's arrival and of the first and last byte
              of its image (the clock is shared with clients on the same machine).
 
+Requests the real provider would refuse are refused with its status code and
+error body, per model family (``bench.simulator_limits``, written from the
+providers' documents, never from our catalog); ids of no known family are lenient.
 A profile (JSON) gives each model lognormal queue, processing and transfer
 delays and a failure mix; see ``Profile``. No key is needed unless the profile
 sets ``require_key``. The server is a small asyncio HTTP/1.1 implementation, so

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import simulator_limits
 from bench.capabilities import Capabilities, check_body
 from bench.providers import ADAPTERS, ImageRequest
 from leaderboard.sizes import SizeRules, size_table
@@ -60,8 +61,22 @@ def test_every_size_and_format_of_every_offering_builds_a_request_its_endpoint_t
                 body = adapter.body(request, fields["provider_model_id"])
                 problems = check_body(kind, body, rules, capabilities)
                 assert problems == [], (image_size.size, tier, fmt, body)
+                # And the provider's own limits, written independently from its documents.
+                refusal = provider_refusal(kind, fields, body)
+                assert refusal is None, (image_size.size, tier, fmt, refusal)
                 checked += 1
     assert checked == len(rules.tiers) * len(rules.ratios) * len(FORMATS)
+
+
+def provider_refusal(kind, fields, body):
+    model = fields["provider_model_id"]
+    if kind == "openai_images":
+        return simulator_limits.openai_refusal(body) if fields["is_active"] else None
+    if kind == "bfl":
+        return simulator_limits.bfl_refusal(model, body)
+    if kind == "replicate":
+        return simulator_limits.replicate_refusal(model, body)
+    return simulator_limits.fal_refusal(model, body)
 
 
 def test_a_shut_down_model_is_retired_and_no_longer_benchmarked_but_keeps_its_rows():
