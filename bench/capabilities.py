@@ -207,6 +207,8 @@ def _pixel_problems(width, height, rules: SizeRules, *, custom: bool = False) ->
     high = (rules.custom_max_side if custom else None) or rules.max_side
     if not low <= min(width, height) <= max(width, height) <= high:
         problems.append(f"{width}x{height} has a side outside {low}..{high} px")
+    if rules.max_aspect and max(width, height) > rules.max_aspect * min(width, height):
+        problems.append(f"{width}x{height} is longer than 1:{rules.max_aspect}")
     return problems
 
 

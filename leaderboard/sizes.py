@@ -6,7 +6,7 @@ An offering stores the sizes it supports as a JSON object; every key is optional
      "tiers": ["1K", "2K"], "multiple_of": 16, "custom": true, "min_side": 1,
      "max_side": 14142, "max_mp": 4, "default_ratio": "1:1", "default_tier": "1K",
      "auto": true, "labels": false, "custom_min_side": 256, "custom_max_side": 2048,
-     "fixed_sizes": {"1:1": "1024x1024", "3:2": "1536x1024"}}
+     "fixed_sizes": {"1:1": "1024x1024", "3:2": "1536x1024"}, "max_aspect": 3}
 
 ``labels`` says the endpoint takes ratio and tier labels for the sizes of its table
 even when it also takes custom pixels (Replicate's FLUX.2: ``aspect_ratio`` +
@@ -15,6 +15,9 @@ pixels must then lie within ``custom_min_side``..``custom_max_side``, and a cust
 size outside them maps to the nearest row of the table. ``fixed_sizes`` lists the
 only sizes an endpoint takes, one per ratio (OpenAI's GPT image models:
 1024x1024, 1536x1024, 1024x1536); any request maps to the one of nearest ratio.
+``max_aspect`` bounds how many times longer than the short side the long one may be
+(OpenAI's gpt-image-2 family: 3, i.e. 1:3..3:1); a custom size beyond it is cut down
+on its long side.
 
 A request names ``size`` ("WxH" pixels, "W:H" ratio or "auto"), ``aspect_ratio``
 ("16:9") and ``resolution`` ("0.5K", "1K", "2K", "4K", or megapixel tiers "0.25",
@@ -60,7 +63,7 @@ _EXAMPLES = {
 _RULE_KEYS = (
     "ratios", "tiers", "multiple_of", "custom", "min_side", "max_side", "max_mp",
     "default_ratio", "default_tier", "auto", "labels", "custom_min_side", "custom_max_side",
-    "fixed_sizes",
+    "fixed_sizes", "max_aspect",
 )  # fmt: skip
 
 
@@ -131,6 +134,7 @@ class SizeRules:
     custom_min_side: int | None = None
     custom_max_side: int | None = None
     fixed_sizes: Mapping[str, str] | None = None
+    max_aspect: int | None = None
 
     def __post_init__(self) -> None:
         fixed = _rules_fixed_sizes(self.fixed_sizes)
@@ -155,7 +159,7 @@ class SizeRules:
             raise SizeRulesError(f"max_side {self.max_side} is below min_side {self.min_side}")
         if self.max_mp is not None:
             _rules_positive_int("max_mp", self.max_mp)
-        for name in ("custom_min_side", "custom_max_side"):
+        for name in ("custom_min_side", "custom_max_side", "max_aspect"):
             if getattr(self, name) is not None:
                 _rules_positive_int(name, getattr(self, name))
         for name in ("custom", "auto", "labels"):
@@ -216,6 +220,8 @@ class SizeRules:
                 data[name] = getattr(self, name)
         if self.fixed_sizes is not None:
             data["fixed_sizes"] = dict(self.fixed_sizes)
+        if self.max_aspect is not None:
+            data["max_aspect"] = self.max_aspect
         return data
 
     def sends_pixels(self, image_size: ImageSize) -> bool:
@@ -362,6 +368,9 @@ def _custom_size(rules: SizeRules, text: str) -> ImageSize:
         if rules.labels:
             return nearest
         width, height = _fit_sides(width, height, low, high, rules.multiple_of)
+    if rules.max_aspect and max(width, height) > rules.max_aspect * min(width, height):
+        longest = rules.max_aspect * min(width, height) // rules.multiple_of * rules.multiple_of
+        width, height = (longest, height) if width > height else (width, longest)
     # A size the offering's own table lists keeps its labels, and is never shrunk
     # even where a tier's rounding lands a little over max_mp (2K 4:3 is 2365x1774).
     if (width, height) == (nearest.width, nearest.height):

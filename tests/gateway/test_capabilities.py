@@ -74,3 +74,9 @@ def test_a_request_the_endpoint_cannot_take_is_refused_before_sending():
 
     with pytest.raises(SizeError, match="cannot take this request.*aspect_ratio"):
         wire(offering, aspect_ratio="16:9")
+
+
+def test_a_size_longer_than_gpt_image_2_5_takes_is_cut_to_3_to_1():
+    body = wire(catalog_offering("openai_images", "gpt-image-2.5-flare"), size="3200x800")
+
+    assert body["size"] == "2400x800"
