@@ -55,7 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SLUG=URL",
         help="override a provider's base URL, e.g. simulated=http://127.0.0.1:9000",
     )
-    run.add_argument("--poll-interval-s", type=float, help="override the protocols' poll interval")
+    run.add_argument(
+        "--poll-interval-s",
+        type=float,
+        help="poll at this fixed interval (default: adaptive, fast around each median)",
+    )
     run.add_argument("--deadline-s", type=float, help="override the suite's per-request deadline")
     run.add_argument(
         "--grace-s",

@@ -7,6 +7,7 @@ import statistics
 from collections import Counter
 from collections.abc import Callable
 
+from bench.capabilities import protocol_defaults
 from bench.http import make_client
 from bench.providers import (
     Endpoint,
@@ -14,8 +15,8 @@ from bench.providers import (
     ImageRequest,
     generate,
     protocol_base_url,
+    resolve_kind,
 )
-from leaderboard.sizes import SizeRules
 
 
 async def probe(
@@ -42,8 +43,16 @@ async def probe(
     then requests, successes, success_rate, p50/p95 generation time and p50 TTFB in ms
     over successes (statistics.quantiles, inclusive method), and failures by class.
     """
+    # Without a catalog row, the protocol's documented defaults stand in for the
+    # offering's (BFL: sides in multiples of 16, so "16:9" is sent as 1360x768).
+    rules, capabilities = protocol_defaults(resolve_kind(kind))
     request = ImageRequest.for_offering(
-        prompt, SizeRules(), size=size, output_format=output_format, seed=42
+        prompt,
+        rules,
+        size=size,
+        output_format=output_format,
+        seed=42,
+        capabilities=capabilities,
     )
     endpoint = Endpoint(
         base_url=protocol_base_url(kind, base_url),

@@ -29,6 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
 
+from bench.capabilities import Capabilities, CapabilitiesError
 from bench.config import SIMULATOR_URL_ENV, locations
 from bench.http import make_client
 from bench.lock import LockHeld, RunLock
@@ -406,7 +407,8 @@ def _plan(
         try:
             rules = SizeRules.from_json(offering.sizes)
             pricing = PricingRule.from_json(offering.pricing)
-        except (SizeRulesError, PricingError) as error:
+            capabilities = Capabilities.from_json(offering.capabilities)
+        except (SizeRulesError, PricingError, CapabilitiesError) as error:
             say(f"skipping offering {offering.key}: {error}")
             continue
         base_url = overrides.get(offering.provider_slug, offering.provider_base_url)
@@ -418,6 +420,8 @@ def _plan(
             poll_interval_s=poll_interval_s,
             deadline_s=deadline_s,
             pricing=pricing,
+            size_rules=rules,
+            capabilities=capabilities,
         )
         tasks = []
         for repetition in range(repeat):
@@ -441,6 +445,7 @@ def _plan(
                         seed=base_seed + repetition,
                         output_format=suite.output_format,
                         references=tuple(refs or ()),
+                        capabilities=capabilities,
                     )
                     cost = request_cost_usd(
                         pricing,

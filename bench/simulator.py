@@ -18,6 +18,9 @@ One host serves every protocol:
              timestamps of the request's arrival and of the first and last byte
              of its image (the clock is shared with clients on the same machine).
 
+Requests the real provider would refuse are refused with its status code and
+error body, per model family (``bench.simulator_limits``, written from the
+providers' documents, never from our catalog); ids of no known family are lenient.
 A profile (JSON) gives each model lognormal queue, processing and transfer
 delays and a failure mix; see ``Profile``. No key is needed unless the profile
 sets ``require_key``. The server is a small asyncio HTTP/1.1 implementation, so
@@ -48,6 +51,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from bench import simulator_limits as limits
 from bench.wire import Connection, TLSConnection, enable_kernel_stamps
 from leaderboard.sizes import SizeError, dimensions_for
 
@@ -65,6 +69,7 @@ FAILURE_KINDS = (
     "not_an_image",  # the output bytes are an HTML page
     "wrong_size",  # the output image has half the requested sides
     "drop_connection",  # the connection is cut halfway through the image
+    "insufficient_quota",  # billing exhausted: OpenAI 429 insufficient_quota, others 402/403
 )
 DEFAULT_PROFILE = {
     "seed": 1,
@@ -149,6 +154,7 @@ class ModelProfile:
     hang_s: float = 600.0
     inline: bool = False
     echo_credentials: bool = False
+    poll_error_rate: float = 0.0  # chance that a status poll answers 503 (the job runs on)
 
     @classmethod
     def from_json(cls, data: dict, base: ModelProfile | None = None) -> ModelProfile:
@@ -175,6 +181,7 @@ class ModelProfile:
             hang_s=float(data.get("hang_s", base.hang_s)),
             inline=bool(data.get("inline", base.inline)),
             echo_credentials=bool(data.get("echo_credentials", base.echo_credentials)),
+            poll_error_rate=float(data.get("poll_error_rate", base.poll_error_rate)),
         )
 
     def draw_outcome(self, rng: random.Random) -> str:
@@ -303,6 +310,7 @@ class Job:
     signature: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     inline: bool = False
     canceled: bool = False
+    refusal: limits.Refusal | None = None  # a fal job whose input the schema refused
     first_byte_ns: int | None = None
     last_byte_ns: int | None = None
 
@@ -637,7 +645,13 @@ class Simulator:
         state = self.rng.getstate()
         outcome = profile.draw_outcome(self.rng)
         self.rng.setstate(state)
-        if outcome in ("rate_limited", "server_error", "unauthorized", "bad_request"):
+        if outcome in (
+            "rate_limited",
+            "server_error",
+            "unauthorized",
+            "bad_request",
+            "insufficient_quota",
+        ):
             self.rng.random()
             return outcome
         return None
@@ -707,11 +721,22 @@ class Simulator:
         key_text = f" {profile_key}" if profile_key else ""
         if protocol == "replicate":
             bodies = {
+                # The wait is only in the text, no Retry-After header
+                # (https://replicate.com/docs/topics/predictions/rate-limits).
                 "rate_limited": (
                     429,
                     {
-                        "detail": "Request was throttled. Your rate limit resets in ~1s.",
+                        "detail": "Request was throttled. Your rate limit resets in "
+                        f"~{request.profile.retry_after_s:g}s.",
                         "status": 429,
+                    },
+                ),
+                "insufficient_quota": (
+                    402,
+                    {
+                        "title": "Insufficient credit",
+                        "detail": "You have insufficient credit to run this model.",
+                        "status": 402,
                     },
                 ),
                 "server_error": (
@@ -751,9 +776,12 @@ class Simulator:
                 ("ratelimit-remaining", "0" if kind == "rate_limited" else "599"),
                 ("ratelimit-reset", "1"),
             ]
-            if kind == "rate_limited":
-                headers.append(retry)
             return json_response(status, data, headers, "application/problem+json")
+        if protocol == "openai" and kind == "insufficient_quota":
+            refusal = limits.openai_insufficient_quota()
+            return json_response(
+                refusal.status, refusal.body, [("x-request-id", job_id or _openai_request_id())]
+            )
         if protocol == "openai":
             bodies = {
                 "rate_limited": (
@@ -806,6 +834,10 @@ class Simulator:
             return json_response(status, {"error": error}, headers)
         if protocol == "fal":
             headers = [("x-fal-request-id", job_id or str(uuid.uuid4()))]
+            if kind == "insufficient_quota":
+                return json_response(
+                    403, {"detail": "User is locked. Reason: Exhausted balance."}, headers
+                )
             if kind == "rate_limited":
                 return json_response(
                     429, {"detail": "Concurrency limit exceeded"}, headers + [retry]
@@ -852,6 +884,8 @@ class Simulator:
                 headers,
             )
         # bfl
+        if kind == "insufficient_quota":
+            return json_response(402, {"detail": "Insufficient credits"})
         if kind == "rate_limited":
             return json_response(
                 429, {"detail": "You have exceeded the number of active tasks (24)."}, [retry]
@@ -868,6 +902,11 @@ class Simulator:
     def _prepare(self, request: HttpRequest, model: str) -> None:
         request.profile = self.profile.for_model(model)
 
+    def _poll_fails(self, job: Job) -> bool:
+        """Whether this status poll answers 503 (profile ``poll_error_rate``)."""
+        rate = job.profile.poll_error_rate
+        return rate > 0 and self.rng.random() < rate
+
     # Replicate
 
     async def _replicate_create(self, request: HttpRequest, model: str) -> HttpResponse:
@@ -879,7 +918,10 @@ class Simulator:
         data = body.get("input") if isinstance(body, dict) else None
         if not isinstance(data, dict) or not data.get("prompt"):
             return self._error("replicate", "bad_request", request)
-        width, height = _replicate_size(data)
+        refusal = limits.replicate_refusal(model, data)
+        if refusal:
+            return _refusal_response(refusal)
+        width, height = limits.replicate_output_size(data, _replicate_size(data))
         job = self._new_job(
             request,
             "replicate",
@@ -919,6 +961,12 @@ class Simulator:
         if cancel:
             if job.state(time.monotonic_ns()) in ("queued", "processing"):
                 job.canceled = True
+        elif self._poll_fails(job):
+            return json_response(
+                503,
+                {"title": "Service Unavailable", "detail": "Please retry.", "status": 503},
+                content_type="application/problem+json",
+            )
         prediction = await self._prediction(job, request.base_url, blocking=False)
         response = json_response(
             200, prediction, [("ratelimit-remaining", "2999"), ("ratelimit-reset", "1")]
@@ -992,7 +1040,18 @@ class Simulator:
                 return self._error("fal", "unauthorized", request)
             queue_base = f"{request.base_url}/fal/queue/{match[1]}/requests/{job.id}"
             if match[3] == "/status":
+                if self._poll_fails(job):
+                    # fal's ingress answers these, without x-fal-request-id (fal_client
+                    # tells them apart that way and retries them).
+                    return HttpResponse(
+                        503,
+                        b"<html><body><center><h1>503 Service Temporarily Unavailable"
+                        b"</h1></center><hr><center>nginx</center></body></html>",
+                        content_type="text/html",
+                    )
                 return self._fal_status(job, queue_base, with_logs=request.query.get("logs") == "1")
+            if match[3] == "/cancel" and request.method != "PUT":
+                return json_response(405, {"detail": "Method Not Allowed"})
             if match[3] == "/cancel":
                 if job.state(time.monotonic_ns()) == "queued":
                     job.canceled = True
@@ -1029,6 +1088,7 @@ class Simulator:
         data = request.json()
         if not isinstance(data, dict) or not data.get("prompt"):
             return None
+        refusal = limits.fal_refusal(model, data)
         width, height = _fal_size(data)
         job = self._new_job(
             request,
@@ -1043,6 +1103,10 @@ class Simulator:
             references=len(data.get("image_urls") or []),
         )
         job.inline = bool(data.get("sync_mode")) or job.profile.inline
+        if refusal:
+            # The queue accepts the job; it fails at once and ends COMPLETED like any
+            # other, its error being the status of the result URL.
+            job.refusal, job.outcome, job.queue_s, job.processing_s = refusal, "refused", 0.0, 0.0
         if job.start_ns > job.received_ns:
             self._waiting.setdefault(model, []).append(job)
         return job
@@ -1081,9 +1145,15 @@ class Simulator:
                 logs=[] if with_logs else None,
                 metrics={"inference_time": round(job.processing_s, 6)},
             )
+            if job.refusal is not None:
+                data.update(error="Unprocessable Entity", error_type="validation_error")
+            elif job.outcome == "moderated":
+                data.update(error="Content policy violation", error_type="content_policy_violation")
         return json_response(200, data, [("x-fal-request-id", job.id)])
 
     async def _fal_result(self, job: Job, request: HttpRequest) -> HttpResponse:
+        if job.refusal is not None:
+            return _refusal_response(job.refusal, [("x-fal-request-id", job.id)])
         if job.outcome == "moderated":
             return self._error("fal", "moderated", request, job.id)
         fmt_ext = _EXT[job.fmt]
@@ -1123,6 +1193,8 @@ class Simulator:
         job = self._fal_job(request, model)
         if job is None:
             return self._error("fal", "bad_request", request)
+        if job.refusal is not None:
+            return _refusal_response(job.refusal, [("x-fal-request-id", job.id)])
         await self._wait_until(job.done_ns, limit_s=job.profile.hang_s)
         if job.state(time.monotonic_ns()) != "done":
             return json_response(
@@ -1142,9 +1214,12 @@ class Simulator:
         data = request.json()
         if not isinstance(data, dict) or not data.get("prompt"):
             return self._error("bfl", "bad_request", request)
+        refusal = limits.bfl_refusal(model, data)
+        if refusal:
+            return _refusal_response(refusal)
         width = int(data.get("width") or 1024)
         height = int(data.get("height") or 1024)
-        width, height = _clamp(width), _clamp(height)
+        width, height = limits.bfl_output_size(model, data, (_clamp(width), _clamp(height)))
         references = sum(1 for key in data if key.startswith("input_image") and data[key])
         job = self._new_job(
             request,
@@ -1187,6 +1262,8 @@ class Simulator:
         self._prepare(request, job.model)
         if self.profile.require_key and request.credential() != self.profile.require_key:
             return self._error("bfl", "unauthorized", request)
+        if self._poll_fails(job):
+            return json_response(503, {"detail": "Service Unavailable"})
         now = time.monotonic_ns()
         state = job.state(now)
         data = {
@@ -1246,6 +1323,9 @@ class Simulator:
                     }
                 },
             )
+        refusal = limits.openai_refusal(fields)
+        if refusal:
+            return _refusal_response(refusal, [("x-request-id", _openai_request_id())])
         size = str(fields.get("size") or "auto")
         match = re.fullmatch(r"(\d+)x(\d+)", size)
         if match:
@@ -1323,6 +1403,10 @@ class Simulator:
             {"id": name, "object": "model", "created": 0, "owned_by": "simulator"} for name in names
         ]
         return json_response(200, {"object": "list", "data": data})
+
+
+def _refusal_response(refusal: limits.Refusal, headers=()) -> HttpResponse:
+    return json_response(refusal.status, refusal.body, headers, refusal.content_type)
 
 
 def _replicate_id() -> str:

@@ -41,6 +41,8 @@ SAMPLE_COLUMNS = (
     "generation_ms",
     "submit_ttfb_ms",
     "cost_usd",
+    "last_pending_ms",
+    "first_ready_ms",
 )
 
 
@@ -74,6 +76,8 @@ def load_samples(
             s.c.generation_ms,
             s.c.submit_ttfb_ms,
             s.c.cost_usd,
+            s.c.last_pending_ms,
+            s.c.first_ready_ms,
         )
         .join(o, o.c.id == s.c.offering_id)
         .join(p, p.c.id == o.c.provider_id)
@@ -101,11 +105,14 @@ def load_samples(
             "generation_ms",
             "submit_ttfb_ms",
             "cost_usd",
+            "last_pending_ms",
+            "first_ready_ms",
         ],
     )
     frame["offering_key"] = frame["provider_slug"] + "/" + frame["model_slug"]
     frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
-    for column in ("ttfb_ms", "generation_ms", "submit_ttfb_ms", "cost_usd"):
+    numeric = ("ttfb_ms", "generation_ms", "submit_ttfb_ms", "cost_usd")
+    for column in (*numeric, "last_pending_ms", "first_ready_ms"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     return frame[list(SAMPLE_COLUMNS)]
 
@@ -137,7 +144,10 @@ def offering_stats(
     model_name, samples (requests sent), successes, success_rate and
     success_rate_low/high (Wilson 95%), p50/p95/p99_generation_ms, p50_ttfb_ms,
     p50_submit_ttfb_ms, failures ({class: count}, every class present),
-    cost_per_image_usd. Latencies are None without a success. Sorted by offering key.
+    cost_per_image_usd, p50_poll_bracket_ms (the median width of the interval in which
+    polling saw completion, first ready minus last pending answer; None when no
+    success was polled: the uncertainty polling adds to generation times).
+    Latencies are None without a success. Sorted by offering key.
     """
     frame = _window(samples, window_days, now)
     frame = frame[frame["status"] != SKIPPED]
@@ -174,6 +184,7 @@ def offering_stats(
                     )
                 },
                 "cost_per_image_usd": _mean(ok["cost_usd"]),
+                "p50_poll_bracket_ms": _poll_bracket_p50(ok),
             }
         )
     return sorted(result, key=lambda entry: entry["offering_key"])
@@ -283,6 +294,15 @@ def _window(samples: pd.DataFrame, window_days: float | None, now: datetime | No
     now = now or datetime.now(UTC)
     started = pd.to_datetime(samples["started_at"], utc=True)
     return samples[(started >= now - timedelta(days=window_days)) & (started <= now)]
+
+
+def _poll_bracket_p50(ok: pd.DataFrame) -> float | None:
+    if "first_ready_ms" not in ok or "last_pending_ms" not in ok:
+        return None
+    bracket = pd.to_numeric(ok["first_ready_ms"], errors="coerce") - pd.to_numeric(
+        ok["last_pending_ms"], errors="coerce"
+    )
+    return _quantile(bracket, 0.50)
 
 
 def _quantile(values: pd.Series, q: float) -> float | None:

@@ -67,6 +67,7 @@ class OfferingRow:
     pricing: dict
     sizes: dict
     max_reference_images: int
+    capabilities: dict = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -148,6 +149,9 @@ class Store:
 
     # catalog
 
+    def _optional_timestamp(self, moment: datetime | None) -> datetime | None:
+        return None if moment is None else self.timestamp(moment)
+
     def load_offerings(self, selectors: Sequence[str] | None = None) -> list[OfferingRow]:
         """Active offerings of active providers and models, optionally selected.
 
@@ -173,6 +177,7 @@ class Store:
                 o.c.pricing,
                 o.c.sizes,
                 o.c.max_reference_images,
+                o.c.capabilities,
             )
             .join(p, p.c.id == o.c.provider_id)
             .join(m, m.c.id == o.c.image_model_id)
@@ -198,6 +203,7 @@ class Store:
                     pricing=_json(row.pricing),
                     sizes=_json(row.sizes) or {},
                     max_reference_images=row.max_reference_images or 0,
+                    capabilities=_json(row.capabilities) or {},
                 )
                 for row in connection.execute(query)
             ]
@@ -439,6 +445,11 @@ class Store:
             generation_ms=result.generation_ms,
             queue_ms=result.queue_ms,
             processing_ms=result.processing_ms,
+            last_pending_ms=result.last_pending_ms,
+            first_ready_ms=result.first_ready_ms,
+            provider_created_at=self._optional_timestamp(result.provider_created_at),
+            provider_started_at=self._optional_timestamp(result.provider_started_at),
+            provider_completed_at=self._optional_timestamp(result.provider_completed_at),
             requested_width=result.requested_width,
             requested_height=result.requested_height,
             width=result.width,

@@ -11,6 +11,7 @@ import os
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from bench.capabilities import Capabilities, CapabilitiesError
 from bench.pools import ARENA, DUPLICATE, POOLS
 from bench.providers.base import FAILURE_CLASSES, OK, SKIPPED
 from leaderboard.pricing import PricingError, PricingRule, price_per_image_usd
@@ -65,6 +66,12 @@ class ImageModel(StableSlugModel):
     is_open_weights = models.BooleanField(default=False)
     is_active = models.BooleanField(
         default=True, help_text="Deprecated models keep their history but leave the arena."
+    )
+    retired_on = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The day its vendor shut it down; retired models keep their history, "
+        "leave the arena and are no longer benchmarked.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -128,6 +135,13 @@ def validate_pricing_rule(value):
         raise ValidationError(str(error)) from None
 
 
+def validate_capabilities(value):
+    try:
+        Capabilities.from_json(value)
+    except CapabilitiesError as error:
+        raise ValidationError(str(error)) from None
+
+
 def validate_size_rules(value):
     try:
         SizeRules.from_json(value)
@@ -149,6 +163,13 @@ class Offering(models.Model):
     endpoint_kind = models.CharField(max_length=20, choices=EndpointKind.choices)
     pricing = models.JSONField(validators=[validate_pricing_rule])
     sizes = models.JSONField(default=dict, blank=True, validators=[validate_size_rules])
+    capabilities = models.JSONField(
+        default=dict,
+        blank=True,
+        validators=[validate_capabilities],
+        help_text="What the endpoint takes: formats, params, and the source documents "
+        "(bench/capabilities.py). Requests that break it are refused before sending.",
+    )
     max_reference_images = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(default=True)
 
@@ -175,6 +196,10 @@ class Offering(models.Model):
     @property
     def size_rules(self) -> SizeRules:
         return SizeRules.from_json(self.sizes)
+
+    @property
+    def capability_rules(self) -> Capabilities:
+        return Capabilities.from_json(self.capabilities)
 
     @property
     def price_per_image_usd(self):
@@ -338,6 +363,13 @@ class BenchSample(models.Model):
     generation_ms = models.FloatField(null=True, blank=True)
     queue_ms = models.FloatField(null=True, blank=True)
     processing_ms = models.FloatField(null=True, blank=True)
+    # Polled protocols: completion happened between these two answers (ms after send).
+    last_pending_ms = models.FloatField(null=True, blank=True)
+    first_ready_ms = models.FloatField(null=True, blank=True)
+    # The provider's own clock, where its API reports it (Replicate's prediction times).
+    provider_created_at = models.DateTimeField(null=True, blank=True)
+    provider_started_at = models.DateTimeField(null=True, blank=True)
+    provider_completed_at = models.DateTimeField(null=True, blank=True)
     requested_width = models.PositiveIntegerField(null=True, blank=True)
     requested_height = models.PositiveIntegerField(null=True, blank=True)
     width = models.PositiveIntegerField(null=True, blank=True)
@@ -519,6 +551,9 @@ class OfferingStats(models.Model):
     generation_p99_ms = models.FloatField(null=True)
     ttfb_p50_ms = models.FloatField(null=True)
     submit_ttfb_p50_ms = models.FloatField(null=True)
+    # Median width of the polling bracket of polled successes: generation times may
+    # be this much later than the completion they stand for.
+    poll_bracket_p50_ms = models.FloatField(null=True, blank=True)
     cost_per_success_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True)
     failures = models.JSONField(default=dict, blank=True, help_text="Failure class -> count")
     gateway_sample_count = models.PositiveIntegerField(default=0)

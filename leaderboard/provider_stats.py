@@ -45,6 +45,8 @@ SAMPLE_FIELDS = {
     "generation_ms": "generation_ms",
     "submit_ttfb_ms": "submit_ttfb_ms",
     "cost_usd": "cost_usd",
+    "last_pending_ms": "last_pending_ms",
+    "first_ready_ms": "first_ready_ms",
 }
 
 
@@ -87,6 +89,7 @@ def refresh_offering_stats(*, window_days: int = 30, now: datetime | None = None
             cost_per_success_usd=_usd(entry["cost_per_image_usd"]),
             failures={k: v for k, v in entry["failures"].items() if v},
             gateway_sample_count=int(gateway_counts.get(entry["offering_id"], 0)),
+            poll_bracket_p50_ms=entry["p50_poll_bracket_ms"],
         )
         for entry in stats.offering_stats(samples, window_days=window_days, now=now)
     ]

@@ -5,7 +5,19 @@ An offering stores the sizes it supports as a JSON object; every key is optional
     {"ratios": ["1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "4:5", "5:4"],
      "tiers": ["1K", "2K"], "multiple_of": 16, "custom": true, "min_side": 1,
      "max_side": 14142, "max_mp": 4, "default_ratio": "1:1", "default_tier": "1K",
-     "auto": true}
+     "auto": true, "labels": false, "custom_min_side": 256, "custom_max_side": 2048,
+     "fixed_sizes": {"1:1": "1024x1024", "3:2": "1536x1024"}, "max_aspect": 3}
+
+``labels`` says the endpoint takes ratio and tier labels for the sizes of its table
+even when it also takes custom pixels (Replicate's FLUX.2: ``aspect_ratio`` +
+``resolution``, or ``aspect_ratio="custom"`` with ``width``/``height``); custom
+pixels must then lie within ``custom_min_side``..``custom_max_side``, and a custom
+size outside them maps to the nearest row of the table. ``fixed_sizes`` lists the
+only sizes an endpoint takes, one per ratio (OpenAI's GPT image models:
+1024x1024, 1536x1024, 1024x1536); any request maps to the one of nearest ratio.
+``max_aspect`` bounds how many times longer than the short side the long one may be
+(OpenAI's gpt-image-2 family: 3, i.e. 1:3..3:1); a custom size beyond it is cut down
+on its long side.
 
 A request names ``size`` ("WxH" pixels, "W:H" ratio or "auto"), ``aspect_ratio``
 ("16:9") and ``resolution`` ("0.5K", "1K", "2K", "4K", or megapixel tiers "0.25",
@@ -50,7 +62,8 @@ _EXAMPLES = {
 }
 _RULE_KEYS = (
     "ratios", "tiers", "multiple_of", "custom", "min_side", "max_side", "max_mp",
-    "default_ratio", "default_tier", "auto",
+    "default_ratio", "default_tier", "auto", "labels", "custom_min_side", "custom_max_side",
+    "fixed_sizes", "max_aspect",
 )  # fmt: skip
 
 
@@ -117,8 +130,22 @@ class SizeRules:
     default_ratio: str | None = None
     default_tier: str | None = None
     auto: bool = False
+    labels: bool = False
+    custom_min_side: int | None = None
+    custom_max_side: int | None = None
+    fixed_sizes: Mapping[str, str] | None = None
+    max_aspect: int | None = None
 
     def __post_init__(self) -> None:
+        fixed = _rules_fixed_sizes(self.fixed_sizes)
+        if fixed is not None:
+            if self.custom:
+                raise SizeRulesError("fixed_sizes and custom exclude each other")
+            if tuple(self.ratios) == DEFAULT_RATIOS:
+                object.__setattr__(self, "ratios", tuple(fixed))
+            if set(self.ratios) != set(fixed):
+                raise SizeRulesError("ratios must be the keys of fixed_sizes")
+            object.__setattr__(self, "fixed_sizes", fixed)
         ratios = _rules_labels("ratios", self.ratios)
         for label in ratios:
             _rules_check("ratios", parse_ratio, label)
@@ -132,7 +159,10 @@ class SizeRules:
             raise SizeRulesError(f"max_side {self.max_side} is below min_side {self.min_side}")
         if self.max_mp is not None:
             _rules_positive_int("max_mp", self.max_mp)
-        for name in ("custom", "auto"):
+        for name in ("custom_min_side", "custom_max_side", "max_aspect"):
+            if getattr(self, name) is not None:
+                _rules_positive_int(name, getattr(self, name))
+        for name in ("custom", "auto", "labels"):
             if not isinstance(getattr(self, name), bool):
                 raise SizeRulesError(f"{name} must be true or false, got {getattr(self, name)!r}")
 
@@ -167,8 +197,11 @@ class SizeRules:
         return cls(**data)
 
     def to_json(self) -> dict:
-        """The JSON object to store on the offering; ``from_json`` reads it back unchanged."""
-        return {
+        """The JSON object to store on the offering; ``from_json`` reads it back unchanged.
+
+        The endpoint-shape keys (labels, custom bounds, fixed sizes) appear only when set.
+        """
+        data = {
             "ratios": list(self.ratios),
             "tiers": list(self.tiers),
             "multiple_of": self.multiple_of,
@@ -180,6 +213,28 @@ class SizeRules:
             "default_tier": self.default_tier,
             "auto": self.auto,
         }
+        if self.labels:
+            data["labels"] = True
+        for name in ("custom_min_side", "custom_max_side"):
+            if getattr(self, name) is not None:
+                data[name] = getattr(self, name)
+        if self.fixed_sizes is not None:
+            data["fixed_sizes"] = dict(self.fixed_sizes)
+        if self.max_aspect is not None:
+            data["max_aspect"] = self.max_aspect
+        return data
+
+    def sends_pixels(self, image_size: ImageSize) -> bool:
+        """Whether a request for ``image_size`` names pixels (else ratio and tier labels).
+
+        Custom offerings send pixels, except for the rows of their table when they also
+        take labels; fixed sizes are pixels by nature (OpenAI's ``size="1536x1024"``).
+        """
+        if self.fixed_sizes is not None:
+            return True
+        if not self.custom:
+            return False
+        return not (self.labels and image_size.tier is not None)
 
 
 def normalize_size(
@@ -307,6 +362,15 @@ def _custom_size(rules: SizeRules, text: str) -> ImageSize:
         return nearest
     width = _round_to_multiple(width, rules.multiple_of, rules.max_side)
     height = _round_to_multiple(height, rules.multiple_of, rules.max_side)
+    low, high = rules.custom_min_side or 1, rules.custom_max_side or rules.max_side
+    if not low <= min(width, height) <= max(width, height) <= high:
+        # Out of the endpoint's custom bounds: a labelled row is the nearest it can take.
+        if rules.labels:
+            return nearest
+        width, height = _fit_sides(width, height, low, high, rules.multiple_of)
+    if rules.max_aspect and max(width, height) > rules.max_aspect * min(width, height):
+        longest = rules.max_aspect * min(width, height) // rules.multiple_of * rules.multiple_of
+        width, height = (longest, height) if width > height else (width, longest)
     # A size the offering's own table lists keeps its labels, and is never shrunk
     # even where a tier's rounding lands a little over max_mp (2K 4:3 is 2365x1774).
     if (width, height) == (nearest.width, nearest.height):
@@ -320,7 +384,16 @@ def _custom_size(rules: SizeRules, text: str) -> ImageSize:
 
 
 def _row(rules: SizeRules, ratio_label: str, tier_label: str, *, is_auto=False) -> ImageSize:
+    if rules.fixed_sizes is not None:
+        width, height = parse_pixels(rules.fixed_sizes[ratio_label])
+        return ImageSize(width, height, ratio_label, tier_label, is_auto)
     width, height = dimensions_for(ratio_label, tier_label, rules.multiple_of)
+    low, high = rules.custom_min_side, rules.custom_max_side
+    if rules.custom and not rules.labels and (low or high):
+        # Pixels are all such an endpoint takes: a row outside its bounds is scaled in.
+        low, high = low or 1, high or rules.max_side
+        if not low <= min(width, height) <= max(width, height) <= high:
+            width, height = _fit_sides(width, height, low, high, rules.multiple_of)
     return ImageSize(width, height, ratio_label, tier_label, is_auto)
 
 
@@ -337,6 +410,26 @@ def _round_to_multiple(side: int, multiple: int, max_side: int | None = None) ->
     if max_side is not None and rounded > max_side:
         rounded = max(multiple, max_side // multiple * multiple)
     return rounded
+
+
+def _fit_sides(width: int, height: int, low: int, high: int, multiple: int) -> tuple[int, int]:
+    # Scale (keeping the shape) until both sides are within low..high, then round down.
+    scale = min(
+        Fraction(high, max(width, height)), max(Fraction(1), Fraction(low, min(width, height)))
+    )
+    width, height = math.floor(width * scale), math.floor(height * scale)
+    return (
+        min(high // multiple * multiple, max(multiple, width // multiple * multiple)),
+        min(high // multiple * multiple, max(multiple, height // multiple * multiple)),
+    )
+
+
+def parse_pixels(text: str) -> tuple[int, int]:
+    """(width, height) of a "WxH" string; SizeError when it is not one."""
+    match = _PIXELS_RE.fullmatch(text.strip())
+    if not match or "." in text:
+        raise SizeError("size", f'"{text}" is not "WxH" pixels')
+    return int(match[1]), int(match[2])
 
 
 def _shrink(width: int, height: int, max_px: int, multiple: int) -> tuple[int, int]:
@@ -387,6 +480,19 @@ def _rules_check(name: str, parse, label):
         return parse(label)
     except SizeError as error:
         raise SizeRulesError(f"{name}: {error}") from None
+
+
+def _rules_fixed_sizes(value) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not value:
+        raise SizeRulesError(f'fixed_sizes must map ratios to "WxH" sizes, got {value!r}')
+    for ratio, pixels in value.items():
+        _rules_check("fixed_sizes", parse_ratio, ratio)
+        if not isinstance(pixels, str):
+            raise SizeRulesError(f'fixed_sizes: {ratio} must map to a "WxH" string')
+        _rules_check("fixed_sizes", parse_pixels, pixels)
+    return dict(value)
 
 
 def _rules_positive_int(name: str, value) -> None:

@@ -12,8 +12,9 @@ import asyncio
 
 import httpx
 
-from bench.http import make_client
-from bench.providers import bfl, fal, openai_images, replicate
+from bench.capabilities import check_body
+from bench.http import exchange, make_client
+from bench.providers import bfl, fal, openai_images, polling, replicate
 from bench.providers.base import (
     CONNECTION_ERROR,
     FAILURE_CLASSES,
@@ -63,6 +64,7 @@ DEFAULT_KEY_ENV = {
     "bfl": "BFL_API_KEY",
     "openai_images": "OPENAI_API_KEY",
 }
+_CANCEL_TIMEOUT_S = 5.0
 # Decoding a large image takes milliseconds; off the event loop it cannot delay the
 # timestamps of other requests in flight (Pillow releases the GIL while decoding).
 _DECODE_IN_THREAD_BYTES = 32 * 1024
@@ -108,8 +110,12 @@ async def generate(
 ) -> GenerationResult:
     """Run one measured request on the adapter for ``kind``; never raises for provider faults.
 
+    A request that breaks the endpoint's stated limits (``endpoint.size_rules`` and
+    ``endpoint.capabilities``) is never sent: it comes back ``skipped`` with the reasons.
     The whole exchange (create, polls, download) is bounded by ``endpoint.deadline_s``;
-    nothing is retried. Success means a 2xx answer, an image that fully decodes, and
+    a job still running at the deadline is cancelled where the protocol allows. The
+    paid create call is never retried; free status polls are, as the official clients
+    do (``bench.providers.polling``). Success means a 2xx answer, an image that fully decodes, and
     sides within ``endpoint.size_tolerance_px`` of the requested size. The cost is the
     pricing engine's for the output size and the reference images, on success only
     (what a failed request is billed is not knowable in general).
@@ -123,6 +129,10 @@ async def generate(
     result = GenerationResult(
         status=OK, requested_width=request.width, requested_height=request.height
     )
+    refusal = refuse_before_sending(kind, endpoint, request)
+    if refusal:
+        result.status, result.error = SKIPPED, refusal
+        return result
     try:
         async with asyncio.timeout(endpoint.deadline_s):
             fetched = await adapter.fetch(client, endpoint, request, measurement)
@@ -148,6 +158,8 @@ async def generate(
     except TimeoutError:
         result.status = TIMEOUT
         result.error = f"no complete image within the {endpoint.deadline_s:g} s deadline"
+        if measurement.cancel and measurement.first_ready_ns is None:
+            await _cancel(client, endpoint, measurement)
     except httpx.TimeoutException as error:
         result.status = TIMEOUT
         result.error = f"{type(error).__name__} (the provider stopped sending)"
@@ -163,12 +175,52 @@ async def generate(
     result.queue_ms = measurement.queue_ms
     result.processing_ms = measurement.processing_ms
     result.polls = measurement.polls
+    result.last_pending_ms = ms_after(measurement, measurement.last_pending_ns)
+    result.first_ready_ms = ms_after(measurement, measurement.first_ready_ns)
+    result.provider_created_at = measurement.provider_created_at
+    result.provider_started_at = measurement.provider_started_at
+    result.provider_completed_at = measurement.provider_completed_at
+    if result.first_ready_ms is not None and result.status != TIMEOUT:
+        polling.remember_ready(adapter.name, endpoint.model_for(request), result.first_ready_ms)
     if result.is_ok:
         result.ttfb_ms = ms_after(measurement, measurement.image_first_byte_ns)
         result.generation_ms = ms_after(measurement, measurement.image_last_byte_ns)
     else:
         result.image = None
     return result
+
+
+def refuse_before_sending(kind: str, endpoint: Endpoint, request: ImageRequest) -> str:
+    """Why ``request`` must not be sent to ``endpoint`` ("" when it may be).
+
+    Checks the body the adapter would send against the offering's stated size rules
+    and capabilities; fields the caller passes through (``request.extra``) are theirs.
+    """
+    if endpoint.size_rules is None or endpoint.capabilities is None:
+        return ""
+    adapter = ADAPTERS[resolve_kind(kind)]
+    body = adapter.body(request, endpoint.model_for(request))
+    problems = check_body(
+        adapter.name,
+        body,
+        endpoint.size_rules,
+        endpoint.capabilities,
+        passthrough=tuple(request.extra),
+    )
+    if not problems:
+        return ""
+    return f"refused before sending ({endpoint.model_for(request)}): " + "; ".join(problems)
+
+
+async def _cancel(client: httpx.AsyncClient, endpoint: Endpoint, measurement: Measurement) -> None:
+    # An abandoned job would still run and be billed: cancel it, as fal's client does
+    # when its client_timeout passes (fal_client AsyncClient.subscribe). Best effort.
+    method, url, headers = measurement.cancel
+    try:
+        async with asyncio.timeout(_CANCEL_TIMEOUT_S):
+            await exchange(client, method, url, headers=headers)
+    except (TimeoutError, httpx.HTTPError):
+        pass
 
 
 def _cost(endpoint: Endpoint, request: ImageRequest, width: int, height: int):

@@ -22,6 +22,7 @@ from typing import Protocol
 
 import httpx
 
+from bench.capabilities import Capabilities
 from bench.http import Reply
 from bench.timing import ms_between, parse_retry_after
 from leaderboard.pricing import PricingRule
@@ -74,8 +75,10 @@ class ImageRequest:
 
     ``width``/``height`` are the normalized output size in pixels (see
     ``leaderboard.sizes``); ``aspect_ratio`` and ``resolution`` are its ratio and tier
-    labels, sent instead of pixels to offerings that only take labels
-    (``custom_size`` false). ``references`` turn the request into an edit.
+    labels, sent instead of pixels when ``custom_size`` is false (offerings that only
+    take labels, and table sizes of those that take both). ``references`` turn the
+    request into an edit. ``omit`` names optional fields the endpoint does not take
+    (``resolution`` on a single-tier model, ``output_format`` where it has none).
     ``extra`` fields are passed through to the provider unchanged.
     """
 
@@ -89,6 +92,7 @@ class ImageRequest:
     output_format: str = "jpeg"
     references: tuple[ReferenceImage, ...] = ()
     extra: Mapping = field(default_factory=dict)
+    omit: frozenset[str] = frozenset()
 
     @property
     def is_edit(self) -> bool:
@@ -103,22 +107,29 @@ class ImageRequest:
         size: str | None = None,
         aspect_ratio: str | None = None,
         resolution: str | None = None,
+        capabilities: Capabilities | None = None,
         **fields,
     ) -> ImageRequest:
         """A request sized by ``leaderboard.sizes.normalize_size`` for one offering.
 
+        With ``capabilities``, an output format the endpoint does not take becomes the
+        nearest one it does (``Capabilities.output_format``).
         Raises ``leaderboard.sizes.SizeError`` for malformed size parameters.
         """
         image_size = normalize_size(
             size_rules, size=size, aspect_ratio=aspect_ratio, resolution=resolution
         )
+        if capabilities is not None:
+            if "output_format" in fields:
+                fields["output_format"] = capabilities.output_format(fields["output_format"])
+            fields.setdefault("omit", capabilities.omitted_fields())
         return cls(
             prompt=prompt,
             width=image_size.width,
             height=image_size.height,
             aspect_ratio=image_size.aspect_ratio,
             resolution=image_size.tier,
-            custom_size=size_rules.custom,
+            custom_size=size_rules.sends_pixels(image_size),
             **fields,
         )
 
@@ -132,6 +143,10 @@ class Endpoint:
     ``poll_interval_s`` None means the protocol's default; ``deadline_s`` bounds the
     whole request (create, polls and download); a decoded side may differ from the
     requested one by ``size_tolerance_px`` (providers round to multiples of 16 or 32).
+    With ``size_rules`` and ``capabilities`` (the offering's), every request is
+    checked against them before it is sent (``bench.capabilities.check_body``).
+    ``expected_ready_ms`` is the offering's running median time to a ready answer;
+    polling is fast around it (``bench.providers.polling``); None learns it in-process.
     """
 
     base_url: str
@@ -142,6 +157,9 @@ class Endpoint:
     deadline_s: float = 300.0
     size_tolerance_px: int = 32
     pricing: PricingRule | None = None
+    size_rules: SizeRules | None = None
+    capabilities: Capabilities | None = None
+    expected_ready_ms: float | None = None
 
     def __post_init__(self) -> None:
         # A key copied with a trailing newline makes httpx refuse the header (and the
@@ -173,6 +191,25 @@ class Measurement:
     queue_ms: float | None = None
     processing_ms: float | None = None
     polls: int = 0
+    poll_retries: int = 0
+    # The completion bracket of polled protocols: the last "not ready" answer's and the
+    # first "ready" answer's first byte (a blocking create that returns done is "ready").
+    last_pending_ns: int | None = None
+    first_ready_ns: int | None = None
+    provider_created_at: datetime | None = None
+    provider_started_at: datetime | None = None
+    provider_completed_at: datetime | None = None
+    # How to cancel the job if the deadline passes first: (method, url, headers).
+    cancel: tuple[str, str, dict] | None = None
+
+    def pending(self, reply: Reply) -> None:
+        """Record a "not ready yet" answer."""
+        self.last_pending_ns = reply.first_byte_ns
+
+    def ready(self, reply: Reply) -> None:
+        """Record the first answer saying the job is over (success or failure)."""
+        if self.first_ready_ns is None:
+            self.first_ready_ns = reply.first_byte_ns
 
     def submitted(self, reply: Reply) -> None:
         """Record the create call's reply: the start of every interval."""
@@ -202,7 +239,10 @@ class GenerationResult:
     Times are milliseconds after the create request was sent: ``submit_ttfb_ms`` to the
     create call's first response byte, ``ttfb_ms`` to the image's first byte,
     ``generation_ms`` to its last byte. ``queue_ms``/``processing_ms`` are the split
-    the provider itself reported, when it does. ``error`` is sanitised: it never
+    the provider itself reported, when it does. Polled protocols bracket completion
+    between ``last_pending_ms`` (the last "not ready" answer, None when the first
+    answer was ready) and ``first_ready_ms``; ``provider_*_at`` are the provider's own
+    timestamps (Replicate's created_at/started_at/completed_at). ``error`` is sanitised: it never
     carries a key, a header or a URL. ``cost_usd`` comes from the pricing engine.
     """
 
@@ -226,6 +266,11 @@ class GenerationResult:
     retry_after_s: float | None = None
     polls: int = 0
     sent_ns: int | None = None
+    last_pending_ms: float | None = None
+    first_ready_ms: float | None = None
+    provider_created_at: datetime | None = None
+    provider_started_at: datetime | None = None
+    provider_completed_at: datetime | None = None
 
     @property
     def is_ok(self) -> bool:
@@ -245,6 +290,8 @@ class GenerationResult:
             "generation_ms": _round(self.generation_ms),
             "queue_ms": _round(self.queue_ms),
             "processing_ms": _round(self.processing_ms),
+            "last_pending_ms": _round(self.last_pending_ms),
+            "first_ready_ms": _round(self.first_ready_ms),
             "width": self.width,
             "height": self.height,
             "bytes": self.bytes,
@@ -290,22 +337,46 @@ class Adapter(Protocol):
         measurement: Measurement,
     ) -> FetchedImage: ...
 
+    def body(self, request: ImageRequest, model: str) -> dict:
+        """The provider-native input this adapter sends for ``request`` (checked before sending)."""
+        ...
+
 
 def http_failure(reply: Reply, step: str, *, is_moderation: bool = False) -> Failure:
     """The failure class of a non-2xx reply: 429 rate_limited, else moderated/4xx/5xx."""
     detail = error_detail(reply.body)
     message = f"HTTP {reply.status} on {step}" + (f": {detail}" if detail else "")
+    if reply.status == 429 and b"insufficient_quota" in reply.body:
+        # OpenAI reports exhausted billing as a 429 with code insufficient_quota: no
+        # wait makes it pass (https://platform.openai.com/docs/guides/error-codes).
+        return Failure(HTTP_4XX, f"{message} (insufficient_quota: billing)", http_status=429)
     if reply.status == 429:
         return Failure(
             RATE_LIMITED,
             message,
             http_status=reply.status,
-            retry_after_s=parse_retry_after(reply.headers),
+            retry_after_s=parse_retry_after(reply.headers) or retry_hint_in_body(detail),
         )
     if is_moderation:
         return Failure(MODERATED, message, http_status=reply.status)
     status = HTTP_5XX if reply.status >= 500 else HTTP_4XX
     return Failure(status, message, http_status=reply.status)
+
+
+_RESETS_IN = re.compile(r"resets in ~?\s*(\d+(?:\.\d+)?)\s*(ms|s|m)\b", re.IGNORECASE)
+
+
+def retry_hint_in_body(detail: str) -> float | None:
+    """Seconds to wait from a 429 text such as Replicate's "Your rate limit resets in ~30s".
+
+    Replicate sends the hint only in the body, no Retry-After header
+    (https://replicate.com/docs/topics/predictions/rate-limits).
+    """
+    match = _RESETS_IN.search(detail or "")
+    if not match:
+        return None
+    value = float(match[1])
+    return {"ms": value / 1000, "s": value, "m": value * 60}[match[2].lower()]
 
 
 def error_detail(body: bytes) -> str:

@@ -8,17 +8,22 @@ seconds; the result (``images[].url``, a CDN URL or a data URI in ``sync_mode``)
 fetched from ``response_url``. ``POST {run}/{model_id}`` returns the result
 directly. Content-filter failures are 422s whose detail type is
 ``content_policy_violation``; flux endpoints also flag ``has_nsfw_concepts``.
+
+A failed job also ends ``COMPLETED``: its error is the status of the result URL
+(a 422 for validation, a 5xx for the runner), which is why the official client
+always reads the result after COMPLETED and raises on its status
+(fal_client ``AsyncRequestHandle.get``; https://docs.fal.ai/model-endpoints/queue).
+We do the same, whatever the status body says. A job abandoned at the deadline is
+cancelled with ``PUT .../cancel``, as the client does when its timeout passes.
 """
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 
 from bench.http import Reply, exchange
+from bench.providers import polling
 from bench.providers.base import (
-    HTTP_5XX,
     INVALID_IMAGE,
     MODERATED,
     Endpoint,
@@ -36,8 +41,12 @@ _FORMATS = {"jpeg": "jpeg", "png": "png", "webp": "webp"}
 
 class FalQueueAdapter:
     name = "fal_queue"
-    # fal's Python client polls every 0.1 s; its status endpoint has no rate limit.
+    # The slowest poll interval: fal's Python client polls every 0.1 s
+    # (DEFAULT_QUEUE_POLL_INTERVAL); its status endpoint has no rate limit.
     default_poll_interval_s = 0.1
+
+    def body(self, request: ImageRequest, model: str) -> dict:
+        return build_input(request)
 
     async def fetch(
         self,
@@ -64,29 +73,34 @@ class FalQueueAdapter:
         base = f"{endpoint.base_url}/{_app_id(model)}/requests/{request_id}"
         status_url = handle.get("status_url") or f"{base}/status"
         response_url = handle.get("response_url") or base
+        measurement.cancel = ("PUT", handle.get("cancel_url") or f"{base}/cancel", _auth(endpoint))
 
-        interval = endpoint.poll_interval_s or self.default_poll_interval_s
+        pacer = polling.PollPacer(
+            measurement.sent_ns,
+            fixed_s=endpoint.poll_interval_s,
+            slow_s=self.default_poll_interval_s,
+            expected_ms=endpoint.expected_ready_ms or polling.running_median_ms(self.name, model),
+        )
         while True:
-            await asyncio.sleep(interval)
-            poll = await exchange(client, "GET", status_url, headers=_auth(endpoint))
-            measurement.polls += 1
+            await pacer.wait(self.name)
+            poll = await polling.poll_get(
+                client, self.name, status_url, _auth(endpoint), measurement
+            )
             if not poll.is_success:
                 raise http_failure(poll, "queue status")
             status = parse_json(poll, "queue status")
             if status.get("status") == "COMPLETED":
+                measurement.ready(poll)
                 break
+            measurement.pending(poll)
         inference_s = (status.get("metrics") or {}).get("inference_time")
         if isinstance(inference_s, int | float):
             measurement.processing_ms = inference_s * 1000
-        if status.get("error"):
-            error_type = str(status.get("error_type") or "")
-            raise Failure(
-                MODERATED if "content_policy" in error_type else HTTP_5XX,
-                f"request failed: {status['error']}",
-                http_status=poll.status,
-            )
 
-        result = await exchange(client, "GET", response_url, headers=_auth(endpoint))
+        # The result's own status is the job's outcome, even when COMPLETED said nothing.
+        result = await polling.poll_get(
+            client, self.name, response_url, _auth(endpoint), measurement
+        )
         if not result.is_success:
             raise http_failure(result, "queue result", is_moderation=is_moderation(result))
         return await fetch_output(client, result, measurement)
@@ -95,6 +109,9 @@ class FalQueueAdapter:
 class FalSyncAdapter:
     name = "fal_sync"
     default_poll_interval_s = 0.0
+
+    def body(self, request: ImageRequest, model: str) -> dict:
+        return build_input(request)
 
     async def fetch(
         self,
@@ -112,6 +129,7 @@ class FalSyncAdapter:
             json_body=build_input(request),
         )
         measurement.submitted(reply)
+        measurement.ready(reply)
         measurement.provider_request_id = reply.headers.get("x-fal-request-id", "")
         if not reply.is_success:
             raise http_failure(reply, "run", is_moderation=is_moderation(reply))
@@ -160,6 +178,8 @@ def build_input(request: ImageRequest) -> dict:
         data["seed"] = request.seed
     if request.references:
         data["image_urls"] = [ref.data_uri() for ref in request.references]
+    for name in request.omit:
+        data.pop(name, None)
     data.update(request.extra)
     return data
 

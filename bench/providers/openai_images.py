@@ -4,7 +4,10 @@ Protocol facts (docs/providers.md, section 3): one blocking call; the image come
 back inline as ``data[].b64_json`` (GPT image models) or as ``data[].url`` to fetch
 (dall-e with ``response_format=url``, and some gateways). Errors use the
 ``{"error": {...}}`` envelope; a safety rejection is a 400 with code
-``moderation_blocked``. ``openai-processing-ms`` is the server's own time.
+``moderation_blocked``; exhausted billing a 429 with code ``insufficient_quota``.
+GPT image models take ``size`` 1024x1024, 1536x1024, 1024x1536 or auto; gpt-image-2
+and later also WxH in multiples of 16 (openai-python ``types/image_generate_params.py``).
+``openai-processing-ms`` is the server's own time.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ _MODERATION_CODES = (b"moderation_blocked", b"content_policy_violation")
 class OpenAIImagesAdapter:
     name = "openai_images"
     default_poll_interval_s = 0.0
+
+    def body(self, request: ImageRequest, model: str) -> dict:
+        return build_fields(request, model)
 
     async def fetch(
         self,
@@ -66,6 +72,7 @@ class OpenAIImagesAdapter:
                 json_body=fields,
             )
         measurement.submitted(reply)
+        measurement.ready(reply)
         measurement.provider_request_id = reply.headers.get("x-request-id", "")
         processing = reply.headers.get("openai-processing-ms")
         if processing:
@@ -108,6 +115,8 @@ def build_fields(request: ImageRequest, model: str) -> dict:
         "size": f"{request.width}x{request.height}",
         "output_format": request.output_format,
     }
+    for name in request.omit:
+        fields.pop(name, None)
     fields.update(request.extra)
     return fields
 

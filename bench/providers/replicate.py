@@ -7,16 +7,22 @@ official client treats any blocking answer not ``starting`` as done). Statuses
 starting -> processing -> succeeded | failed | canceled. ``output`` is a URL (or a
 list of them, or a data URI) fetched with a separate GET. Moderation surfaces as a
 failed prediction whose error mentions E005 / "flagged as sensitive".
+
+FLUX.2 [pro] takes ``aspect_ratio`` + ``resolution`` (megapixel tiers "0.5 MP" ..
+"4 MP"), or ``aspect_ratio="custom"`` with ``width``/``height`` from 256 to 2048
+(https://replicate.com/black-forest-labs/flux-2-pro/api/schema): table sizes go as
+labels, only true custom sizes as pixels. A 429's wait hint is in its body only
+("resets in ~30s", https://replicate.com/docs/topics/predictions/rate-limits).
 """
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime
 
 import httpx
 
 from bench.http import exchange
+from bench.providers import polling
 from bench.providers.base import (
     HTTP_5XX,
     INVALID_IMAGE,
@@ -40,6 +46,9 @@ _FORMATS = {"jpeg": "jpg", "png": "png", "webp": "webp"}
 class ReplicateAdapter:
     name = "replicate"
     default_poll_interval_s = 0.5
+
+    def body(self, request: ImageRequest, model: str) -> dict:
+        return build_input(request)
 
     async def fetch(
         self,
@@ -73,19 +82,34 @@ class ReplicateAdapter:
         is_done = prediction.get("status") != "starting" and (
             prediction.get("output") is not None or prediction.get("status") in TERMINAL
         )
+        urls = prediction.get("urls") or {}
+        base = f"{endpoint.base_url}/v1/predictions/{measurement.provider_request_id}"
+        poll_url = urls.get("get") or base
+        measurement.cancel = ("POST", urls.get("cancel") or f"{base}/cancel", _auth(endpoint))
+        if is_done:
+            measurement.ready(reply)
+        else:
+            measurement.pending(reply)
 
-        interval = endpoint.poll_interval_s or self.default_poll_interval_s
-        poll_url = (prediction.get("urls") or {}).get("get") or (
-            f"{endpoint.base_url}/v1/predictions/{measurement.provider_request_id}"
+        pacer = polling.PollPacer(
+            measurement.sent_ns,
+            fixed_s=endpoint.poll_interval_s,
+            slow_s=self.default_poll_interval_s,
+            expected_ms=endpoint.expected_ready_ms or polling.running_median_ms(self.name, model),
         )
         while not is_done:
-            await asyncio.sleep(interval)
-            carrier = await exchange(client, "GET", poll_url, headers=_auth(endpoint))
-            measurement.polls += 1
+            await pacer.wait(self.name)
+            carrier = await polling.poll_get(
+                client, self.name, poll_url, _auth(endpoint), measurement
+            )
             if not carrier.is_success:
                 raise http_failure(carrier, "poll prediction")
             prediction = parse_json(carrier, "poll prediction")
             is_done = prediction.get("status") in TERMINAL
+            if is_done:
+                measurement.ready(carrier)
+            else:
+                measurement.pending(carrier)
 
         _record_provider_times(prediction, measurement)
         status = prediction.get("status")
@@ -126,6 +150,8 @@ def build_input(request: ImageRequest) -> dict:
         data["seed"] = request.seed
     if request.references:
         data["input_images"] = [ref.data_uri() for ref in request.references]
+    for name in request.omit:
+        data.pop(name, None)
     data.update(request.extra)
     return data
 
@@ -136,6 +162,8 @@ def _auth(endpoint: Endpoint) -> dict:
 
 def _record_provider_times(prediction: dict, measurement: Measurement) -> None:
     created, started = _time(prediction.get("created_at")), _time(prediction.get("started_at"))
+    measurement.provider_created_at, measurement.provider_started_at = created, started
+    measurement.provider_completed_at = _time(prediction.get("completed_at"))
     if created and started:
         measurement.queue_ms = max(0.0, (started - created).total_seconds() * 1000)
     predict_time = (prediction.get("metrics") or {}).get("predict_time")

@@ -36,7 +36,8 @@ from decimal import Decimal
 from django.conf import settings
 from PIL import features
 
-from bench.providers import ImageRequest, ReferenceImage
+from bench.capabilities import check_body
+from bench.providers import ADAPTERS, ImageRequest, ReferenceImage
 from leaderboard.gateway.errors import BadRequest
 from leaderboard.models import EndpointKind, Offering
 from leaderboard.pricing import PricingError, request_cost_usd
@@ -183,16 +184,26 @@ def parse_params(data: Mapping, *, is_form: bool = False) -> ImageParams:
 
 
 def plan(params: ImageParams, offering: Offering, references: tuple[ReferenceImage, ...]) -> Plan:
-    """The ImageRequest for ``offering``; SizeError when the size does not fit its rules."""
+    """The ImageRequest for ``offering``; SizeError when the size does not fit its rules.
+
+    The request is converted to what the offering's endpoint takes (its capabilities:
+    nearest output format, optional fields it lacks left out) and then checked the way
+    ``bench.providers.generate`` checks it; what still breaks them is a SizeError, so
+    the offering is skipped, or the request refused, before anything is paid.
+    """
     kind = offering.endpoint_kind
     size = params.size
     if size is None and kind == EndpointKind.REPLICATE and params.replicate_width_height:
         size = "{}x{}".format(*params.replicate_width_height)
     rules = offering.size_rules
+    capabilities = offering.capability_rules
     image_size = normalize_size(
         rules, size=size, aspect_ratio=params.aspect_ratio, resolution=params.resolution
     )
     upstream_format = params.output_format if params.output_format in NATIVE_FORMATS else "png"
+    # The gateway re-encodes whatever comes back, so a format the endpoint lacks is
+    # asked as the nearest one it has (fal's FLUX.2 takes jpeg and png only).
+    upstream_format = capabilities.output_format(upstream_format)
     extra, is_compression_native = _provider_fields(params, kind, upstream_format)
     request = ImageRequest(
         prompt=params.prompt,
@@ -200,12 +211,22 @@ def plan(params: ImageParams, offering: Offering, references: tuple[ReferenceIma
         height=image_size.height,
         aspect_ratio=image_size.aspect_ratio,
         resolution=image_size.tier,
-        custom_size=rules.custom,
+        custom_size=rules.sends_pixels(image_size),
         seed=None if kind == EndpointKind.OPENAI_IMAGES else params.seed,
         output_format=upstream_format,
         references=references,
         extra=extra,
+        omit=capabilities.omitted_fields(),
     )
+    problems = check_body(
+        kind,
+        ADAPTERS[kind].body(request, offering.provider_model_id),
+        rules,
+        capabilities,
+        passthrough=tuple(extra),
+    )
+    if problems:
+        raise SizeError("size", f"{offering.key} cannot take this request: " + "; ".join(problems))
     try:
         price_usd = request_cost_usd(
             offering.pricing_rule,

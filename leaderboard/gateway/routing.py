@@ -24,6 +24,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from bench.capabilities import CapabilitiesError
 from bench.providers import Endpoint, GenerationResult, generate, protocol_base_url
 from bench.providers.base import CONNECTION_ERROR, HTTP_4XX, MODERATED
 from leaderboard.gateway.errors import BadRequest, NoProvider
@@ -90,7 +91,7 @@ def routes_for(image_model: ImageModel, mode: str, params: ImageParams, referenc
         except SizeError as error:
             size_errors.append(error)
             continue
-        except (SizeRulesError, PricingError) as error:
+        except (SizeRulesError, PricingError, CapabilitiesError) as error:
             logger.warning("gateway skips offering %s: bad catalog rules: %s", offering, error)
             continue
         endpoint = Endpoint(
@@ -100,6 +101,8 @@ def routes_for(image_model: ImageModel, mode: str, params: ImageParams, referenc
             api_key=api_key,
             deadline_s=timeout_s,
             pricing=pricing,
+            size_rules=offering.size_rules,
+            capabilities=offering.capability_rules,
         )
         routes.append(Route(offering_plan, endpoint, None))
     if not routes:

@@ -164,7 +164,8 @@ def _cost_examples(model, offering) -> list[tuple[str, object]]:
                 cost = request_cost_usd(rule, square.width, square.height, tier=tier)
             except PricingError:
                 continue
-            examples.append((f"{square.width}×{square.height} ({tier}) text to image", cost))
+            label = tier if tier.upper().endswith("K") else f"{tier} MP"
+            examples.append((f"{square.width}×{square.height} ({label}) text to image", cost))
     references = min(EDIT_EXAMPLE_REFERENCES, offering.max_reference_images)
     if model.does_edit and references:
         cost = request_cost_usd(rule, 1024, 1024, [(1024, 1024)] * references)

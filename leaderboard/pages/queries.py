@@ -61,6 +61,7 @@ class ModelInfo:
     release_date: date | None
     is_open_weights: bool
     is_active: bool
+    retired_on: date | None = None
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -238,6 +239,7 @@ class StatsInfo:
     cost_per_success_usd: Decimal | None
     failures: dict
     gateway_sample_count: int
+    poll_bracket_p50_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -359,6 +361,7 @@ def _load_catalog() -> Catalog:
             release_date=m.release_date,
             is_open_weights=m.is_open_weights,
             is_active=m.is_active,
+            retired_on=m.retired_on,
         )
         for m in ImageModel.objects.order_by("name")
     }
@@ -506,6 +509,7 @@ def _load_offering_stats() -> dict[int, StatsInfo]:
             cost_per_success_usd=s.cost_per_success_usd,
             failures=dict(s.failures or {}),
             gateway_sample_count=s.gateway_sample_count,
+            poll_bracket_p50_ms=s.poll_bracket_p50_ms,
         )
     return result
 

@@ -19,12 +19,15 @@ from leaderboard.models import (
 
 ALL_KINDS = ("replicate", "fal_queue", "fal_sync", "bfl", "openai_images")
 PER_MEGAPIXEL = {"unit": "megapixel", "first_mp_usd": "0.03", "additional_mp_usd": "0.015"}
+# Simulated ids of no real family: the simulator applies only protocol-wide rules to
+# them, so runner tests stay about the runner (tests/bench/test_protocol_defects.py
+# uses the real families, whose documented limits the simulator enforces).
 MODEL_IDS = {
-    "replicate": "black-forest-labs/flux-2-pro",
-    "fal_queue": "fal-ai/flux-2-pro",
-    "fal_sync": "fal-ai/flux-2-flex",
-    "bfl": "flux-2-pro",
-    "openai_images": "gpt-image-1",
+    "replicate": "pairwise-sim/replicate-model",
+    "fal_queue": "sim/queue-model",
+    "fal_sync": "sim/sync-model",
+    "bfl": "sim-bfl-model",
+    "openai_images": "sim-openai-model",
 }
 
 

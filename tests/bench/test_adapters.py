@@ -25,7 +25,9 @@ def call(kind, base_url, request=None, **endpoint_options):
     endpoint = Endpoint(
         protocol_base_url(kind, base_url), MODEL_IDS[kind], pricing=PRICING, **endpoint_options
     )
-    request = request or ImageRequest("A red fox in the snow", 120, 80, seed=7, output_format="png")
+    request = request or ImageRequest(
+        "A red fox in the snow", 384, 256, seed=7, output_format="png"
+    )
     return asyncio.run(generate(kind, endpoint, request))
 
 
@@ -40,9 +42,9 @@ def test_a_successful_request_returns_a_decoded_image_with_times_and_cost(kind, 
     result = call(kind, simulator.base_url, api_key="sk-test")
 
     assert result.status == "ok", result.error
-    assert (result.width, result.height) == (120, 80)
+    assert (result.width, result.height) == (384, 256)
     assert result.content_type == "image/png"
-    assert Image.open(io.BytesIO(result.image)).size == (120, 80)
+    assert Image.open(io.BytesIO(result.image)).size == (384, 256)
     assert result.cost_usd == Decimal("0.04")
     assert result.provider_request_id in simulator.simulator.jobs
     assert 80 <= result.ttfb_ms < result.generation_ms
@@ -94,7 +96,7 @@ def test_each_failure_is_reported_with_its_class(kind, failure, status, http_sta
     if failure == "rate_limited":
         assert result.retry_after_s == pytest.approx(0.2)
     if failure == "wrong_size":
-        assert "60x40" in result.error and "120x80 was requested" in result.error
+        assert "192x128" in result.error and "384x256 was requested" in result.error
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)
@@ -126,7 +128,7 @@ def test_images_returned_inline_as_data_uris_are_decoded(kind, simulator):
 
     result = call(kind, simulator.base_url)
 
-    assert result.status == "ok" and (result.width, result.height) == (120, 80)
+    assert result.status == "ok" and (result.width, result.height) == (384, 256)
 
 
 def test_an_openai_compatible_url_answer_is_downloaded(simulator):
@@ -142,7 +144,7 @@ def test_edit_requests_carry_every_reference_image(kind, simulator):
     buffer = io.BytesIO()
     Image.new("RGB", (32, 32), "red").save(buffer, "PNG")
     reference = ReferenceImage(buffer.getvalue(), "image/png", 32, 32)
-    request = ImageRequest("Make it blue", 64, 48, references=(reference, reference, reference))
+    request = ImageRequest("Make it blue", 256, 256, references=(reference, reference, reference))
 
     result = call(kind, simulator.base_url, request, edit_model_id=MODEL_IDS[kind])
 

@@ -28,12 +28,15 @@ def test_the_openai_client_generates_and_edits_images(simulator):
     client = openai.OpenAI(base_url=f"{simulator.base_url}/v1", api_key="sk-test")
 
     generated = client.images.generate(
-        model="gpt-image-1", prompt="A lighthouse at dawn", size="1024x1024", output_format="png"
+        model="gpt-image-2.5-flare",
+        prompt="A lighthouse at dawn",
+        size="1024x1024",
+        output_format="png",
     )
     png = io.BytesIO()
     Image.new("RGB", (64, 64), "white").save(png, "PNG")
     edited = client.images.edit(
-        model="gpt-image-1",
+        model="gpt-image-2.5-flare",
         image=[("a.png", png.getvalue(), "image/png"), ("b.png", png.getvalue(), "image/png")],
         prompt="Paint it blue",
         size="1024x1536",
@@ -50,7 +53,7 @@ def test_the_openai_client_sees_the_moderation_error_shape(simulator):
     client = openai.OpenAI(base_url=f"{simulator.base_url}/v1", api_key="sk-test")
 
     with pytest.raises(openai.BadRequestError) as caught:
-        client.images.generate(model="gpt-image-1", prompt="something", size="1024x1024")
+        client.images.generate(model="gpt-image-2.5-flare", prompt="something", size="1024x1024")
 
     assert caught.value.code == "moderation_blocked"
 
@@ -76,14 +79,14 @@ def test_the_replicate_client_polls_a_prediction_to_completion(simulator):
 
     prediction = client.models.predictions.create(
         model="black-forest-labs/flux-2-pro",
-        input={"prompt": "A fox", "aspect_ratio": "custom", "width": 320, "height": 240},
+        input={"prompt": "A fox", "aspect_ratio": "custom", "width": 512, "height": 384},
     )
     prediction.wait()
 
     assert prediction.status == "succeeded"
     assert prediction.metrics["predict_time"] > 0
     data = client._client.get(prediction.output).content
-    assert decoded_size(data) == (320, 240)
+    assert decoded_size(data) == (512, 384)
 
 
 def test_the_replicate_client_reports_a_moderated_prediction_as_a_model_error(simulator):

@@ -79,7 +79,7 @@ def test_fal_queue_status_urls_drop_the_endpoint_subpath(slow):
 def test_bfl_poll_goes_pending_then_ready_with_a_signed_url_that_must_not_be_altered(slow):
     running, http = slow
     task = http.post(
-        "/v1/flux-2-pro", json={"prompt": "x", "width": 64, "height": 48}, headers={"x-key": "k"}
+        "/v1/flux-2-pro", json={"prompt": "x", "width": 64, "height": 80}, headers={"x-key": "k"}
     ).json()
     states = []
     while not states or states[-1]["status"] == "Pending":
@@ -90,7 +90,7 @@ def test_bfl_poll_goes_pending_then_ready_with_a_signed_url_that_must_not_be_alt
 
     assert task["polling_url"].endswith(f"/v1/get_result?id={task['id']}") and task["cost"] == 3.0
     assert states[-1]["status"] == "Ready" and 0 <= states[0]["progress"] < 1
-    assert Image.open(io.BytesIO(http.get(sample).content)).size == (64, 48)
+    assert Image.open(io.BytesIO(http.get(sample).content)).size == (64, 80)
     assert http.get(tampered).status_code == 403
     assert http.get("/v1/get_result?id=nope").json()["status"] == "Task not found"
 
@@ -100,11 +100,16 @@ def test_openai_answers_carry_request_id_processing_time_and_real_formats(simula
         answers = {
             fmt: http.post(
                 "/v1/images/generations",
-                json={"model": "gpt-image-1", "prompt": "x", "size": "96x64", "output_format": fmt},
+                json={
+                    "model": "gpt-image-2.5-flare",
+                    "prompt": "x",
+                    "size": "96x64",
+                    "output_format": fmt,
+                },
             )
             for fmt in ("png", "jpeg", "webp")
         }
-        missing = http.post("/v1/images/generations", json={"model": "gpt-image-1"})
+        missing = http.post("/v1/images/generations", json={"model": "gpt-image-2.5-flare"})
 
     import base64
 

@@ -103,7 +103,7 @@ def test_stats_are_computed_from_the_samples_a_run_stored(
     database_url, media_root, simulator, capsys
 ):
     set_profile(
-        simulator, fast_profile(models={"gpt-image-1": {"failures": {"server_error": 1.0}}})
+        simulator, fast_profile(models={"sim-openai-model": {"failures": {"server_error": 1.0}}})
     )
     simulated_catalog(("fal_sync", "openai_images"))
     challenge("fox")

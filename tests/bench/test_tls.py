@@ -76,7 +76,7 @@ def test_every_adapter_works_over_https(https_simulator, certificate):
                         poll_interval_s=0.005,
                         deadline_s=10,
                     ),
-                    ImageRequest("A fox over TLS", 64, 48, output_format="png"),
+                    ImageRequest("A fox over TLS", 256, 256, output_format="png"),
                     client=client,
                 )
                 for kind in ALL_KINDS
@@ -85,9 +85,9 @@ def test_every_adapter_works_over_https(https_simulator, certificate):
     results = asyncio.run(run_all())
 
     assert https_simulator.base_url.startswith("https://")
-    assert [(r.status, r.width, r.height, r.error) for r in results] == [("ok", 64, 48, "")] * len(
-        ALL_KINDS
-    )
+    assert [(r.status, r.width, r.height, r.error) for r in results] == [
+        ("ok", 256, 256, "")
+    ] * len(ALL_KINDS)
     for result in results:
         truth = https_simulator.simulator.jobs[result.provider_request_id].truth()
         assert result.generation_ms == pytest.approx(
@@ -96,7 +96,7 @@ def test_every_adapter_works_over_https(https_simulator, certificate):
 
 
 def test_an_untrusted_certificate_is_a_connection_error(https_simulator):
-    endpoint = Endpoint(https_simulator.base_url + "/v1", "gpt-image-1", deadline_s=5)
+    endpoint = Endpoint(https_simulator.base_url + "/v1", "gpt-image-2.5-flare", deadline_s=5)
 
     result = asyncio.run(generate("openai_images", endpoint, ImageRequest("x", 32, 32)))
 

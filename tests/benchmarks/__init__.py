@@ -1,0 +1,1 @@
+"""Performance scripts: run as ``python -m tests.benchmarks.<name>``; they print figures."""

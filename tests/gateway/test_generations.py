@@ -62,15 +62,18 @@ def test_n_three_makes_three_parallel_upstream_requests_and_three_images(api, ca
     assert len(catalog.simulator.jobs) == 3
 
 
+# flux.2-pro is served here by the simulated Replicate FLUX.2 offering: custom sizes go
+# as pixels in multiples of 32 (256..2048), table sizes as aspect_ratio + megapixel
+# resolution labels, which the provider renders at the exact ratio and area.
 SIZE_FORMS = [
     ("1024x768", {}, (1024, 768)),  # WxH: shape and scale
-    ("1000x700", {}, (1008, 704)),  # WxH rounded to the offering's multiples of 16
-    ("16:9", {}, (1360, 768)),  # W:H stands for aspect_ratio, at the default 1K
+    ("1000x700", {}, (992, 704)),  # WxH rounded to the offering's multiples of 32
+    ("16:9", {}, (1365, 768)),  # W:H stands for aspect_ratio, at the default 1 MP
     ("auto", {}, (1024, 1024)),  # the offering's default ratio and tier
-    (None, {"aspect_ratio": "16:9"}, (1360, 768)),
-    (None, {"resolution": "2K"}, (2048, 2048)),
-    (None, {"aspect_ratio": "4:3", "resolution": "2K"}, (2368, 1776)),
-    (None, {"aspect_ratio": "7:2", "resolution": "1K"}, (1568, 672)),  # nearest: 21:9
+    (None, {"aspect_ratio": "16:9"}, (1365, 768)),
+    (None, {"resolution": "2K"}, (2048, 2048)),  # 2K is 4 MP: "4 MP", not 2048x2048 pixels
+    (None, {"aspect_ratio": "4:3", "resolution": "2K"}, (2365, 1774)),
+    (None, {"aspect_ratio": "7:2", "resolution": "1K"}, (1563, 670)),  # nearest: 21:9
     ("512x512", {"aspect_ratio": "16:9", "resolution": "2K"}, (512, 512)),  # size wins
 ]
 

@@ -104,9 +104,9 @@ def test_pricing_is_generated_from_the_pricing_rules(page):
     )
     assert "1 megapixel = 1024x1024 pixels" in page_text
     assert "Each reference image is counted separately (minimum 1 MP each)" in page_text
-    # Replicate bills $0.015 per megapixel: a 2K square is 4 MP, an edit with two 1 MP
-    # references is 1 + 2 MP.
-    assert "2048×2048 (2K) text to image $0.06" in page_text
+    # Replicate bills $0.015 per megapixel: its 4 MP tier is a 2048x2048 square, an edit
+    # with two 1 MP references is 1 + 2 MP.
+    assert "2048×2048 (4 MP) text to image $0.06" in page_text
     assert "Edit: 1024×1024 output with 2 reference images of 1024×1024 $0.045" in page_text
     # BFL: $0.03 for the first megapixel, $0.015 for each additional one.
     assert "$0.03 for the first megapixel, $0.015 for each additional megapixel" in page_text

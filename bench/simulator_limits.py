@@ -1,0 +1,260 @@
+"""What the real providers refuse, for the simulator: per model family, from their own documents.
+
+Written from the providers' documentation, schemas and official clients, never from
+our catalog or adapters (a fake that reads our own data cannot catch our mistakes).
+Each check takes the request's input as the provider would parse it and returns
+``None`` (accepted) or a ``Refusal``: the real status code and the real error body.
+Models whose family is not listed here are accepted as before, so simulated ids of
+unknown families stay lenient.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    body: dict
+    content_type: str = "application/json"
+
+
+# --- OpenAI -----------------------------------------------------------------------------
+
+# openai-python 3.60 types/image_model.py and image_generate_params.py: gpt-image-1 was
+# shut down on 2026-10-23, dall-e-2/3 retired on 2026-05-12; GPT image models take
+# 1024x1024, 1536x1024, 1024x1536 or auto; gpt-image-2 and later also any WxH in
+# multiples of 16, ratio 1:3..3:1, at most 3840x2160.
+OPENAI_SHUT_DOWN = {"gpt-image-1", "dall-e-2", "dall-e-3"}
+OPENAI_STANDARD_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
+OPENAI_FORMATS = ("png", "jpeg", "webp")
+_OPENAI_FIXED = re.compile(r"gpt-image-1(\.5|-mini)?(-\d{4}-\d{2}-\d{2})?|chatgpt-image-latest")
+_OPENAI_FREE = re.compile(r"gpt-image-2(\.\d+)?(-[a-z]+)?(-\d{4}-\d{2}-\d{2})?")
+
+
+def openai_refusal(fields: dict) -> Refusal | None:
+    """A 404 for a shut-down model, a 400 for a size or format the model does not take."""
+    model = str(fields.get("model") or "")
+    if model in OPENAI_SHUT_DOWN:
+        return _openai(
+            404,
+            f"The model `{model}` does not exist or you do not have access to it.",
+            "model",
+            "model_not_found",
+        )
+    size = str(fields.get("size") or "auto")
+    if _OPENAI_FIXED.fullmatch(model) and size not in OPENAI_STANDARD_SIZES:
+        return _openai(
+            400,
+            f"Invalid value: '{size}'. Supported values are: '1024x1024', '1024x1536', "
+            "'1536x1024', and 'auto'.",
+            "size",
+            "invalid_value",
+        )
+    if _OPENAI_FREE.fullmatch(model) and size != "auto":
+        match = re.fullmatch(r"(\d+)x(\d+)", size)
+        problem = None
+        if not match:
+            problem = "Sizes look like '1536x864'."
+        else:
+            width, height = int(match[1]), int(match[2])
+            if width % 16 or height % 16:
+                problem = "Width and height must both be divisible by 16."
+            elif not Fraction(1, 3) <= Fraction(width, height) <= 3:
+                problem = "The aspect ratio must be between 1:3 and 3:1."
+            elif max(width, height) > 3840 or width * height > 3840 * 2160:
+                problem = "The maximum supported resolution is 3840x2160."
+        if problem:
+            return _openai(400, f"Invalid value: '{size}'. {problem}", "size", "invalid_value")
+    fmt = fields.get("output_format")
+    if fmt is not None and model.startswith(("gpt-image", "chatgpt-image")):
+        if fmt not in OPENAI_FORMATS:
+            return _openai(
+                400,
+                f"Invalid value: '{fmt}'. Supported values are: 'png', 'jpeg', and 'webp'.",
+                "output_format",
+                "invalid_value",
+            )
+    return None
+
+
+def openai_insufficient_quota() -> Refusal:
+    # Billing exhaustion is a 429 with code insufficient_quota
+    # (https://platform.openai.com/docs/guides/error-codes#api-errors).
+    return _openai(
+        429,
+        "You exceeded your current quota, please check your plan and billing details.",
+        None,
+        "insufficient_quota",
+        kind="insufficient_quota",
+    )
+
+
+def _openai(status, message, param, code, *, kind="invalid_request_error") -> Refusal:
+    error = {"message": message, "type": kind, "param": param, "code": code}
+    return Refusal(status, {"error": error})
+
+
+# --- BFL --------------------------------------------------------------------------------
+
+_BFL_FLUX2 = re.compile(r"flux[-.]?2", re.IGNORECASE)
+_BFL_KONTEXT = re.compile(r"kontext", re.IGNORECASE)
+BFL_FORMATS = ("jpeg", "png", "webp")
+
+
+def bfl_refusal(model: str, data: dict) -> Refusal | None:
+    """FLUX.2: width/height >= 64 in multiples of 16 (https://docs.bfl.ai/flux_2/flux2_text_to_image,
+    OpenAPI ``Flux2Inputs``). Kontext: aspect_ratio from 3:7 to 7:3
+    (https://docs.bfl.ai/kontext/kontext_text_to_image). 422 in FastAPI's shape."""
+    fmt = data.get("output_format")
+    if fmt is not None and fmt not in BFL_FORMATS:
+        return _fastapi("output_format", "Input should be 'jpeg', 'png' or 'webp'", fmt)
+    if _BFL_FLUX2.search(model):
+        for side in ("width", "height"):
+            value = data.get(side)
+            if value in (None, 0):
+                continue
+            if not isinstance(value, int) or value < 64:
+                return _fastapi(side, "Input should be greater than or equal to 64", value)
+            if value % 16:
+                return _fastapi(side, "Value must be a multiple of 16", value)
+        width, height = data.get("width") or 0, data.get("height") or 0
+        if width * height > 4 * 1024 * 1024 + 64 * 1024:
+            return _fastapi("width", "Output must be at most 4 megapixels", width)
+    if _BFL_KONTEXT.search(model) and data.get("aspect_ratio") is not None:
+        ratio = _ratio(data["aspect_ratio"])
+        if ratio is None or not Fraction(3, 7) <= ratio <= Fraction(7, 3):
+            return _fastapi(
+                "aspect_ratio", "Aspect ratio must be between 3:7 and 7:3", data["aspect_ratio"]
+            )
+    return None
+
+
+def bfl_output_size(model: str, data: dict, default: tuple[int, int]) -> tuple[int, int]:
+    """What BFL renders: Kontext ignores width/height and renders its aspect_ratio
+    (default 1:1) at about one megapixel in multiples of 32; others ``default``."""
+    if not _BFL_KONTEXT.search(model):
+        return default
+    ratio = _ratio(data.get("aspect_ratio") or "1:1") or Fraction(1)
+    height = (1024 * 1024 / ratio) ** 0.5
+    width = height * ratio
+    return _multiple(width, 32), _multiple(height, 32)
+
+
+# --- Replicate --------------------------------------------------------------------------
+
+# black-forest-labs/flux-2-pro input schema (https://replicate.com/black-forest-labs/flux-2-pro/api/schema):
+# aspect_ratio enum incl. "custom" and "match_input_image"; resolution megapixel enum;
+# width/height 256..2048, only with aspect_ratio="custom"; output_format webp/jpg/png.
+_REPLICATE_FLUX2 = re.compile(r"flux[-.]?2", re.IGNORECASE)
+REPLICATE_FLUX2_RATIOS = ("match_input_image", "custom", "1:1", "16:9", "3:2", "2:3", "4:5",
+                          "5:4", "9:16", "3:4", "4:3", "21:9", "9:21")  # fmt: skip
+REPLICATE_FLUX2_RESOLUTIONS = ("match_input_image", "0.5 MP", "1 MP", "2 MP", "4 MP")
+REPLICATE_FORMATS = ("webp", "jpg", "png")
+
+
+def replicate_refusal(model: str, data: dict) -> Refusal | None:
+    """A 422 "Input validation failed" with ``invalid_fields``, as Replicate answers."""
+    if not _REPLICATE_FLUX2.search(model):
+        return None
+    ratio = data.get("aspect_ratio", "1:1")
+    if ratio not in REPLICATE_FLUX2_RATIOS:
+        return _replicate("input.aspect_ratio", "enum", "aspect_ratio must be one of the listed")
+    resolution = data.get("resolution")
+    if resolution is not None and resolution not in REPLICATE_FLUX2_RESOLUTIONS:
+        return _replicate("input.resolution", "enum", "resolution must be one of the listed")
+    fmt = data.get("output_format")
+    if fmt is not None and fmt not in REPLICATE_FORMATS:
+        return _replicate(
+            "input.output_format", "enum", "output_format must be one of webp, jpg, png"
+        )
+    for side in ("width", "height"):
+        value = data.get(side)
+        if value is None:
+            continue
+        if not isinstance(value, int) or value > 2048:
+            return _replicate(
+                f"input.{side}", "number_lte", f"{side} must be less than or equal to 2048"
+            )
+        if value < 256:
+            return _replicate(
+                f"input.{side}", "number_gte", f"{side} must be greater than or equal to 256"
+            )
+    return None
+
+
+def replicate_output_size(data: dict, default: tuple[int, int]) -> tuple[int, int]:
+    """Custom sizes are rounded to multiples of 32 (the FLUX.2 [pro] schema says so)."""
+    if data.get("aspect_ratio") == "custom":
+        return _multiple(default[0], 32), _multiple(default[1], 32)
+    return default
+
+
+def _replicate(field: str, kind: str, description: str) -> Refusal:
+    return Refusal(
+        422,
+        {
+            "title": "Input validation failed",
+            "status": 422,
+            "detail": f"- {field}: {description}\n",
+            "invalid_fields": [{"type": kind, "field": field, "description": description}],
+        },
+        "application/problem+json",
+    )
+
+
+# --- fal --------------------------------------------------------------------------------
+
+# FLUX.2 endpoints on fal take output_format jpeg or png only
+# (fal-js libs/client/src/types/endpoints.ts, Flux2ProInput / Flux2MaxInput / Flux2FlexInput).
+_FAL_FLUX2 = re.compile(r"flux[-.]?2", re.IGNORECASE)
+FAL_FLUX2_FORMATS = ("jpeg", "png")
+
+
+def fal_refusal(model: str, data: dict) -> Refusal | None:
+    """A 422 in pydantic's shape for an input the endpoint's schema refuses."""
+    fmt = data.get("output_format")
+    if _FAL_FLUX2.search(model) and fmt is not None and fmt not in FAL_FLUX2_FORMATS:
+        return Refusal(
+            422,
+            {
+                "detail": [
+                    {
+                        "loc": ["body", "output_format"],
+                        "msg": "Input should be 'jpeg' or 'png'",
+                        "type": "literal_error",
+                        "ctx": {"expected": "'jpeg' or 'png'"},
+                        "input": fmt,
+                    }
+                ]
+            },
+        )
+    return None
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _fastapi(field: str, message: str, value) -> Refusal:
+    return Refusal(
+        422,
+        {
+            "detail": [
+                {"loc": ["body", field], "msg": message, "type": "value_error", "input": value}
+            ]
+        },  # fmt: skip
+    )
+
+
+def _ratio(text) -> Fraction | None:
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*", str(text))
+    if not match or float(match[2]) == 0:
+        return None
+    return Fraction(match[1]) / Fraction(match[2])
+
+
+def _multiple(side: float, multiple: int) -> int:
+    return max(multiple, int(side / multiple + 0.5) * multiple)
