@@ -1,0 +1,1 @@
+"""Benchmark scripts that print figures (``python -m tests.benchmarks.<name>``); not tests."""
