@@ -250,6 +250,7 @@ class _server:
 
 
 async def _measure(database_url, media_root, base_url, concurrency, requests, side) -> dict:
+    loop_cpu_s, process_cpu_s = time.thread_time(), time.process_time()
     summary = await run_benchmark_async(
         database_url,
         media_root,
@@ -259,6 +260,8 @@ async def _measure(database_url, media_root, base_url, concurrency, requests, si
         concurrency=concurrency,
         base_url_overrides={"nominal": base_url},
     )
+    loop_cpu_s = time.thread_time() - loop_cpu_s
+    other_cpu_s = time.process_time() - process_cpu_s - loop_cpu_s
     async with httpx.AsyncClient(timeout=60) as client:
         jobs = {
             job["id"]: job for job in (await client.get(f"{base_url}/_nominal/jobs")).json()["jobs"]
@@ -297,6 +300,9 @@ async def _measure(database_url, media_root, base_url, concurrency, requests, si
         "ok": len(figures["ttfb"]),
         "elapsed_s": round(summary.elapsed_s, 2),
         "load_average_1min": round(os.getloadavg()[0], 2),
+        # CPU per request: the event loop's thread, and everything else in the process.
+        "loop_cpu_ms": round(loop_cpu_s * 1000 / max(1, len(rows)), 3),
+        "other_cpu_ms": round(other_cpu_s * 1000 / max(1, len(rows)), 3),
         **{f"{key}_ms": _figures(values) for key, values in figures.items()},
     }
 
@@ -327,7 +333,8 @@ def _line(result: dict) -> str:
         verdict = f" | target {'met' if met else 'MISSED'}"
     return (
         f"concurrency {result['concurrency']:>3}: {result['ok']}/{result['samples']} ok in "
-        f"{result['elapsed_s']} s, load {result['load_average_1min']} | error ms: "
+        f"{result['elapsed_s']} s, load {result['load_average_1min']}, CPU per request "
+        f"{result['loop_cpu_ms']} ms on the loop + {result['other_cpu_ms']} ms off it | error ms: "
         f"{part('TTFB', 'ttfb')}; {part('generation', 'generation')} | without server "
         f"lateness: {part('TTFB', 'ttfb_net')}; {part('generation', 'generation_net')} | "
         f"{part('GET lag', 'get_lag')}; {part('server late', 'server_late')}{verdict}"
