@@ -15,11 +15,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import queue
 import signal
 import socket
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -44,6 +42,7 @@ from bench.providers import (
 from bench.store import ChallengeRow, OfferingRow, SampleRecord, Store
 from bench.suites import Suite, get_suite
 from bench.timing import utc_now
+from bench.writer import STORE_RETRY_S, Progress, SampleWriter, retrying
 from leaderboard.pricing import PricingError, PricingRule, request_cost_usd
 from leaderboard.sizes import SizeError, SizeRules, SizeRulesError
 
@@ -52,7 +51,6 @@ SIMULATED_PROVIDER = "simulated"
 # while the event loop waits to stamp a response; 0.5 ms bounds that distortion.
 _SWITCH_INTERVAL_S = 0.0005
 _MAX_BACKOFF_S = 60.0
-_WRITER_BATCH = 200
 
 __all__ = ["LockHeld", "RunSummary", "run_benchmark", "run_benchmark_async"]
 
@@ -94,113 +92,6 @@ class _Task:
     request: ImageRequest
     endpoint: Endpoint
     cost_usd: Decimal
-
-
-class _Progress:
-    """Live counts: a redrawn bar on a terminal, one plain line per sample otherwise."""
-
-    def __init__(self, total: int, stream: TextIO | None, is_tty: bool | None = None) -> None:
-        self.total = total
-        self.stream = stream
-        self.is_tty = stream is not None and (stream.isatty() if is_tty is None else is_tty)
-        self.counts: Counter = Counter()
-        self.started = time.monotonic()
-        self.spent = Decimal(0)
-        self._lock = threading.Lock()
-
-    def message(self, text: str) -> None:
-        if self.stream is None:
-            return
-        with self._lock:
-            if self.is_tty:
-                self.stream.write("\r\033[K")
-            self.stream.write(text + "\n")
-            self.stream.flush()
-
-    def stored(self, record: SampleRecord, offering_key: str, challenge_slug: str) -> None:
-        """Called after the sample was committed, so a printed line is a stored sample."""
-        result = record.result
-        with self._lock:
-            self.counts[result.status] += 1
-            done = sum(self.counts.values())
-            if self.stream is None:
-                return
-            if self.is_tty:
-                width = 24
-                filled = int(width * done / max(1, self.total))
-                counts = " · ".join(f"{status} {n}" for status, n in sorted(self.counts.items()))
-                self.stream.write(
-                    f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}  "
-                    f"{counts}  {time.monotonic() - self.started:.1f} s"
-                )
-            else:
-                timing = (
-                    f" {result.generation_ms:,.0f} ms (ttfb {result.ttfb_ms:,.0f} ms)"
-                    if result.generation_ms is not None
-                    else ""
-                )
-                error = f" {result.error}" if result.error else ""
-                request_id = (
-                    f" id={result.provider_request_id}" if result.provider_request_id else ""
-                )
-                self.stream.write(
-                    f"sample {done}/{self.total} {offering_key} {challenge_slug} "
-                    f"{result.status}{timing}{request_id}{error}\n"
-                )
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.stream is not None and self.is_tty:
-            with self._lock:
-                self.stream.write("\n")
-                self.stream.flush()
-
-
-class _Writer(threading.Thread):
-    """Commits finished samples as they arrive, in small batches, off the event loop.
-
-    Group commit: whatever is queued when the thread wakes goes into one transaction,
-    so a burst costs one commit and a lone sample is stored within milliseconds.
-    """
-
-    def __init__(self, store: Store, media_root: Path, progress: _Progress) -> None:
-        super().__init__(name="bench-writer", daemon=True)
-        self.store, self.media_root, self.progress = store, media_root, progress
-        self.queue: queue.Queue = queue.Queue()
-        self.error: BaseException | None = None
-        self.generations = 0
-
-    def put(self, record: SampleRecord, offering_key: str, challenge_slug: str) -> None:
-        self.queue.put((record, offering_key, challenge_slug))
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.join()
-
-    def run(self) -> None:
-        is_open = True
-        while is_open:
-            batch = [self.queue.get()]
-            while len(batch) < _WRITER_BATCH:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            if None in batch:
-                is_open = False
-                batch = [item for item in batch if item is not None]
-            if not batch or self.error is not None:
-                continue
-            try:
-                self.store.write_results([item[0] for item in batch], self.media_root)
-            except BaseException as error:  # reported by run_benchmark, which fails the run
-                self.error = error
-                self.progress.message(f"error: could not store samples: {error}")
-                continue
-            for record, offering_key, challenge_slug in batch:
-                if record.generation_id is not None:
-                    self.generations += 1
-                self.progress.stored(record, offering_key, challenge_slug)
 
 
 def run_benchmark(
@@ -262,18 +153,27 @@ async def run_benchmark_async(
     deadline_s = deadline_s or suite.deadline_s
     started = time.monotonic()
     say = _Say(progress_stream)
+    # From here to the end a SIGTERM only sets flags: the loop runs the handler at its
+    # next turn, never in the middle of a database write, and every step checks them.
+    signals = _Signals(handle_signals, say, grace_s)
 
-    store = Store(where.database_url)
+    try:
+        store = Store(where.database_url)
+    except BaseException:
+        signals.remove()
+        raise
     lock = RunLock(store.engine)
     switch_interval = sys.getswitchinterval()
+    open_run_id = None
     try:
         lock.acquire()
-    except LockHeld:
+    except BaseException:
         store.close()
+        signals.remove()
         raise
     try:
-        for run_id in store.mark_abandoned_runs(current_run_id=None, now=utc_now()):
-            say(f"run {run_id} was left running by a runner that died; marked interrupted")
+        for dead_id in store.mark_abandoned_runs(current_run_id=None, now=utc_now()):
+            say(f"run {dead_id} was left running by a runner that died; marked interrupted")
         offering_rows = store.load_offerings(offerings)
         challenge_rows = store.load_challenges(challenges)
         keys, skipped_providers = _provider_keys(offering_rows, env, say)
@@ -289,7 +189,10 @@ async def run_benchmark_async(
             deadline_s,
             say,
         )
-        run_id = store.start_run(
+        await asyncio.sleep(0)  # let a pending SIGTERM's handler run
+        if signals.name:
+            return _stopped_before_start(signals.name, started, say)
+        run_id = open_run_id = store.start_run(
             suite=suite.name,
             concurrency=concurrency,
             max_cost_usd=cap,
@@ -301,26 +204,32 @@ async def run_benchmark_async(
             f"run {run_id}: {len(tasks)} requests ({suite.name} suite) over "
             f"{len({task.offering.id for task in tasks})} offerings, concurrency {concurrency}"
         )
-        progress = _Progress(len(tasks), progress_stream)
-        writer = _Writer(store, where.media_root, progress)
+        progress = Progress(len(tasks), progress_stream)
+        writer = SampleWriter(store, where.media_root, progress)
         sys.setswitchinterval(min(switch_interval, _SWITCH_INTERVAL_S))
         # A full collection over everything loaded so far pauses the loop for tens of
         # milliseconds; frozen objects are skipped, so collections stay short.
         gc.collect()
         gc.freeze()
         writer.start()
-        state = await _execute(
-            tasks, run_id, writer, concurrency, cap, grace_s, handle_signals, say
-        )
-        writer.close()
-        progress.close()
+        try:
+            state = await _execute(tasks, run_id, writer, concurrency, cap, lock, signals, say)
+        finally:
+            writer.close()
+            progress.close()
 
         status, notes = "finished", []
-        if state.signal_name:
+        if signals.name:
             status = "interrupted"
             notes.append(
-                f"interrupted by {state.signal_name}: {state.abandoned} in flight abandoned, "
+                f"interrupted by {signals.name}: {state.abandoned} in flight abandoned, "
                 f"{state.not_started} not started"
+            )
+        elif lock.is_lost:
+            status = "interrupted"
+            notes.append(
+                f"{lock.lost_reason}; sent no more requests: {state.abandoned} in flight "
+                f"abandoned, {state.not_started} not started"
             )
         if skipped_providers:
             notes.append("skipped providers without a key: " + ", ".join(skipped_providers))
@@ -330,15 +239,14 @@ async def run_benchmark_async(
             status = "failed"
             notes.append(f"storing samples failed: {type(writer.error).__name__}")
         note = "; ".join(notes)
-        store.finish_run(
-            run_id, status=status, spent_usd=state.spent, note=note, finished_at=utc_now()
-        )
+        _finish(store, run_id, status, note)
+        open_run_id = None
         summary = RunSummary(
             run_id=run_id,
             status=status,
             counts=dict(progress.counts),
             generations=writer.generations,
-            spent_usd=state.spent,
+            spent_usd=progress.spent_usd,
             elapsed_s=time.monotonic() - started,
             skipped_providers=skipped_providers,
             abandoned=state.abandoned,
@@ -347,11 +255,18 @@ async def run_benchmark_async(
         )
         say(summary.line())
         return summary
+    except BaseException as error:
+        if open_run_id is not None:  # whatever went wrong, the row does not stay ``running``
+            stopped = isinstance(error, KeyboardInterrupt | asyncio.CancelledError)
+            status = "interrupted" if stopped else "failed"
+            _finish(store, open_run_id, status, f"the runner stopped: {type(error).__name__}")
+        raise
     finally:
         gc.unfreeze()
         sys.setswitchinterval(switch_interval)
         lock.release()
         store.close()
+        signals.remove()
 
 
 class _Say:
@@ -488,31 +403,86 @@ def _load_references(
     return loaded
 
 
+class _Signals:
+    """SIGTERM/SIGINT as flags on the running loop: the first stops sending, the second
+    ends the grace period. Installed for the whole run, so no moment is unguarded."""
+
+    def __init__(self, enabled: bool, say, grace_s: float) -> None:
+        self.name = ""
+        self.grace_s = grace_s
+        self.stop = asyncio.Event()
+        self.grace_over = asyncio.Event()
+        self.say = say
+        self.in_flight = 0
+        self._loop = asyncio.get_running_loop()
+        self._installed = []
+        if not enabled:
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            try:
+                self._loop.add_signal_handler(signum, self._on_signal, signum)
+                self._installed.append(signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+
+    def _on_signal(self, signum: int) -> None:
+        if self.name:
+            self.grace_over.set()
+            return
+        self.name = signal.Signals(signum).name
+        self.say(
+            f"{self.name}: sending no more requests; waiting up to "
+            f"{self.grace_s:g} s for {self.in_flight} in flight"
+        )
+        self.stop.set()
+
+    def remove(self) -> None:
+        for signum in self._installed:
+            self._loop.remove_signal_handler(signum)
+        self._installed = []
+
+
+def _finish(store: Store, run_id: int, status: str, note: str) -> None:
+    retrying(
+        lambda: store.finish_run(run_id, status=status, note=note, finished_at=utc_now()),
+        STORE_RETRY_S,
+    )
+
+
+def _stopped_before_start(signal_name: str, started: float, say) -> RunSummary:
+    summary = RunSummary(
+        run_id=None,
+        status="interrupted",
+        elapsed_s=time.monotonic() - started,
+        note=f"interrupted by {signal_name} before any request was sent",
+    )
+    say(summary.line())
+    return summary
+
+
 @dataclass
 class _RunState:
-    spent: Decimal = Decimal(0)
-    in_flight: int = 0
+    reserved_usd: Decimal = Decimal(0)
     abandoned: int = 0
     not_started: int = 0
     internal_errors: int = 0
-    signal_name: str = ""
 
 
 async def _execute(
     tasks: list[_Task],
     run_id: int,
-    writer: _Writer,
+    writer: SampleWriter,
     concurrency: int,
     cap: Decimal | None,
-    grace_s: float,
-    handle_signals: bool,
+    lock: RunLock,
+    signals: _Signals,
     say,
 ) -> _RunState:
     state = _RunState()
     pending = list(reversed(tasks))
     not_before: dict[str, float] = {}
     strikes: Counter = Counter()
-    stop = asyncio.Event()
+    stop = signals.stop
     clients = {}
     for task in tasks:
         provider = task.offering.provider_slug
@@ -545,16 +515,20 @@ async def _execute(
 
     async def worker() -> None:
         while pending and not stop.is_set():
+            if lock.is_lost:  # another run may hold the lock now: not one more paid request
+                say(f"{lock.lost_reason}; sending no more requests")
+                stop.set()
+                return
             task = take()
             if task is None:
                 wake = min(not_before.values()) - time.monotonic()
                 await asyncio.sleep(max(0.01, wake))
                 continue
-            if cap is not None and state.spent + task.cost_usd > cap:
+            if cap is not None and state.reserved_usd + task.cost_usd > cap:
                 record(task, _skipped(task, f"spending cap of ${cap} reached"))
                 continue
-            state.spent += task.cost_usd
-            state.in_flight += 1
+            state.reserved_usd += task.cost_usd
+            signals.in_flight += 1
             try:
                 result = await generate(
                     task.offering.endpoint_kind,
@@ -570,7 +544,7 @@ async def _execute(
                 say(f"internal error on {task.offering.key}: {type(error).__name__}: {error}")
                 continue
             finally:
-                state.in_flight -= 1
+                signals.in_flight -= 1
             provider = task.offering.provider_slug
             if result.status == "rate_limited":
                 strikes[provider] += 1
@@ -584,37 +558,15 @@ async def _execute(
                 strikes[provider] = 0
             record(task, result)
 
-    loop = asyncio.get_running_loop()
-    installed = []
-    if handle_signals:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-
-            def on_signal(signum=signum) -> None:
-                if stop.is_set():
-                    grace_over.set()
-                    return
-                state.signal_name = signal.Signals(signum).name
-                say(
-                    f"{state.signal_name}: sending no more requests; waiting up to "
-                    f"{grace_s:g} s for {state.in_flight} in flight"
-                )
-                stop.set()
-
-            try:
-                loop.add_signal_handler(signum, on_signal)
-                installed.append(signum)
-            except (NotImplementedError, RuntimeError):
-                pass
-    grace_over = asyncio.Event()
     workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
     all_done = asyncio.gather(*workers, return_exceptions=True)
     stopped = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait([all_done, stopped], return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():
-            over = asyncio.create_task(grace_over.wait())
+            over = asyncio.create_task(signals.grace_over.wait())
             await asyncio.wait(
-                [all_done, over], timeout=grace_s, return_when=asyncio.FIRST_COMPLETED
+                [all_done, over], timeout=signals.grace_s, return_when=asyncio.FIRST_COMPLETED
             )
             over.cancel()
             for task in workers:
@@ -627,8 +579,8 @@ async def _execute(
                     raise outcome
     finally:
         stopped.cancel()
-        for signum in installed:
-            loop.remove_signal_handler(signum)
+        for task in workers:
+            task.cancel()
         for client in clients.values():
             await client.aclose()
     return state

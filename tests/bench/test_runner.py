@@ -177,7 +177,7 @@ def test_progress_is_a_redrawn_bar_on_a_terminal_and_plain_lines_otherwise(
 ):
     import io
 
-    from bench.runner import _Progress
+    from bench.writer import Progress
 
     simulated_catalog(("openai_images",))
     challenge("fox")
@@ -190,4 +190,4 @@ def test_progress_is_a_redrawn_bar_on_a_terminal_and_plain_lines_otherwise(
     assert "\r\033[K[" in terminal.getvalue() and "2/2" in terminal.getvalue()
     lines = [line for line in log.getvalue().splitlines() if line.startswith("sample ")]
     assert len(lines) == 2 and all(" simulated/sim-openai-images fox ok " in line for line in lines)
-    assert _Progress(3, None).is_tty is False
+    assert Progress(3, None).is_tty is False
