@@ -42,6 +42,7 @@ class RunLock:
 
     ``is_lost`` turns true (and ``lost_reason`` says why) when the PostgreSQL session
     holding the advisory lock dies while the run goes on; it never turns false again.
+    ``on_lost``, when set, is called then, from the watchdog thread.
     """
 
     def __init__(self, engine: Engine, *, check_interval_s: float = CHECK_INTERVAL_S) -> None:
@@ -53,6 +54,7 @@ class RunLock:
         self._stop = threading.Event()
         self._lost = threading.Event()
         self.lost_reason = ""
+        self.on_lost = None
         self.identity = f"pid {os.getpid()} on {socket.gethostname()}"
 
     @property
@@ -112,6 +114,8 @@ class RunLock:
                     f"({type(error.orig).__name__})"
                 )
                 self._lost.set()
+                if self.on_lost is not None:
+                    self.on_lost()
                 return
 
     def _acquire_advisory(self) -> None:

@@ -516,8 +516,7 @@ async def _execute(
     async def worker() -> None:
         while pending and not stop.is_set():
             if lock.is_lost:  # another run may hold the lock now: not one more paid request
-                say(f"{lock.lost_reason}; sending no more requests")
-                stop.set()
+                lock_lost()
                 return
             task = take()
             if task is None:
@@ -558,6 +557,15 @@ async def _execute(
                 strikes[provider] = 0
             record(task, result)
 
+    def lock_lost() -> None:
+        if not stop.is_set():
+            say(f"{lock.lost_reason}; sending no more requests")
+            stop.set()
+
+    loop = asyncio.get_running_loop()
+    lock.on_lost = lambda: loop.call_soon_threadsafe(lock_lost)
+    if lock.is_lost:
+        lock_lost()
     workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
     all_done = asyncio.gather(*workers, return_exceptions=True)
     stopped = asyncio.create_task(stop.wait())
@@ -578,6 +586,7 @@ async def _execute(
                 if isinstance(outcome, BaseException):
                     raise outcome
     finally:
+        lock.on_lost = None
         stopped.cancel()
         for task in workers:
             task.cancel()
