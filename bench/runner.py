@@ -3,11 +3,13 @@
 ``run_benchmark`` takes the run lock, records a BenchRun, sends the requests with a
 bounded concurrency (one shared HTTP client per provider), and hands each finished
 sample to a writer thread that commits it at once, with the image saved as a
-content-addressed Generation. A crash loses at most the requests in flight and the
-few milliseconds of results not yet committed. A 429 makes that provider's next
-requests wait (``Retry-After`` honoured); the spending cap turns the remaining
-requests into ``skipped`` samples; SIGTERM lets in-flight requests finish for a
-grace period, abandons the rest and marks the run interrupted.
+content-addressed Generation and the run's ``spent_usd`` raised in the same
+transaction. A crash loses at most the requests in flight and the few milliseconds
+of results not yet committed. A 429 makes that provider's next requests wait
+(``Retry-After`` honoured); the spending cap turns the remaining requests into
+``skipped`` samples. SIGTERM, at any moment of the run, lets in-flight requests
+finish for a grace period, abandons the rest and marks the run interrupted; so does
+losing the run lock (a database restart), before another paid request is sent.
 """
 
 from __future__ import annotations
@@ -23,28 +25,22 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import TextIO
 
 from bench.config import SIMULATOR_URL_ENV, locations
 from bench.http import make_client
 from bench.lock import LockHeld, RunLock
+from bench.plan import Task, plan_requests, provider_keys
 from bench.providers import (
     OK,
     SKIPPED,
-    Endpoint,
     GenerationResult,
-    ImageRequest,
-    ReferenceImage,
     generate,
-    protocol_base_url,
 )
-from bench.store import ChallengeRow, OfferingRow, SampleRecord, Store
+from bench.store import SampleRecord, Store
 from bench.suites import Suite, get_suite
 from bench.timing import utc_now
 from bench.writer import STORE_RETRY_S, Progress, SampleWriter, retrying
-from leaderboard.pricing import PricingError, PricingRule, request_cost_usd
-from leaderboard.sizes import SizeError, SizeRules, SizeRulesError
 
 SIMULATED_PROVIDER = "simulated"
 # The writer thread holds the GIL for up to the switch interval (5 ms by default)
@@ -83,15 +79,6 @@ class RunSummary:
             + f", {self.generations} generations, ${self.spent_usd:.4f} spent, "
             f"{self.elapsed_s:.1f} s" + (f"; {self.note}" if self.note else "")
         )
-
-
-@dataclass
-class _Task:
-    offering: OfferingRow
-    challenge: ChallengeRow
-    request: ImageRequest
-    endpoint: Endpoint
-    cost_usd: Decimal
 
 
 def run_benchmark(
@@ -176,8 +163,8 @@ async def run_benchmark_async(
             say(f"run {dead_id} was left running by a runner that died; marked interrupted")
         offering_rows = store.load_offerings(offerings)
         challenge_rows = store.load_challenges(challenges)
-        keys, skipped_providers = _provider_keys(offering_rows, env, say)
-        tasks = _plan(
+        keys, skipped_providers = provider_keys(offering_rows, env, say)
+        tasks = plan_requests(
             [row for row in offering_rows if row.provider_slug in keys],
             challenge_rows,
             suite,
@@ -279,130 +266,6 @@ class _Say:
             self.stream.flush()
 
 
-def _provider_keys(
-    rows: Sequence[OfferingRow], env: Mapping[str, str], say
-) -> tuple[dict[str, str | None], list[str]]:
-    keys: dict[str, str | None] = {}
-    skipped: list[str] = []
-    for row in rows:
-        if row.provider_slug in keys or row.provider_slug in skipped:
-            continue
-        if not row.api_key_env:
-            keys[row.provider_slug] = None
-        elif env.get(row.api_key_env):
-            keys[row.provider_slug] = env[row.api_key_env]
-        else:
-            skipped.append(row.provider_slug)
-            count = sum(1 for other in rows if other.provider_slug == row.provider_slug)
-            say(
-                f"skipping provider {row.provider_slug} ({count} offerings): "
-                f"environment variable {row.api_key_env} is not set"
-            )
-    return keys, skipped
-
-
-def _plan(
-    offering_rows: Sequence[OfferingRow],
-    challenge_rows: Sequence[ChallengeRow],
-    suite: Suite,
-    repeat: int,
-    keys: Mapping[str, str | None],
-    overrides: Mapping[str, str],
-    media_root: Path,
-    poll_interval_s: float | None,
-    deadline_s: float,
-    say,
-) -> list[_Task]:
-    references = _load_references(challenge_rows, media_root, say)
-    per_offering: list[list[_Task]] = []
-    for offering in offering_rows:
-        try:
-            rules = SizeRules.from_json(offering.sizes)
-            pricing = PricingRule.from_json(offering.pricing)
-        except (SizeRulesError, PricingError) as error:
-            say(f"skipping offering {offering.key}: {error}")
-            continue
-        base_url = overrides.get(offering.provider_slug, offering.provider_base_url)
-        endpoint = Endpoint(
-            base_url=protocol_base_url(offering.endpoint_kind, base_url),
-            model_id=offering.provider_model_id,
-            edit_model_id=offering.edit_model_id or None,
-            api_key=keys[offering.provider_slug],
-            poll_interval_s=poll_interval_s,
-            deadline_s=deadline_s,
-            pricing=pricing,
-        )
-        tasks = []
-        for repetition in range(repeat):
-            for challenge in challenge_rows:
-                refs = references.get(challenge.id)
-                if challenge.mode == "edit":
-                    if not offering.does_edit or refs is None:
-                        continue
-                    limit = offering.reference_limit
-                    if limit and len(refs) > limit:
-                        continue
-                elif not offering.does_text_to_image:
-                    continue
-                try:
-                    request = ImageRequest.for_offering(
-                        challenge.prompt,
-                        rules,
-                        size=suite.size,
-                        aspect_ratio=suite.aspect_ratio,
-                        resolution=suite.resolution,
-                        seed=suite.seed + repetition,
-                        output_format=suite.output_format,
-                        references=tuple(refs or ()),
-                    )
-                    cost = request_cost_usd(
-                        pricing,
-                        request.width,
-                        request.height,
-                        [(ref.width, ref.height) for ref in request.references],
-                        tier=request.resolution,
-                    )
-                except (SizeError, PricingError) as error:
-                    say(f"skipping {offering.key} on {challenge.slug}: {error}")
-                    continue
-                tasks.append(_Task(offering, challenge, request, endpoint, cost))
-        per_offering.append(tasks)
-    # Interleave offerings, so that concurrent requests spread over providers.
-    ordered = []
-    for index in range(max((len(tasks) for tasks in per_offering), default=0)):
-        ordered += [tasks[index] for tasks in per_offering if index < len(tasks)]
-    return ordered
-
-
-def _load_references(
-    challenge_rows: Sequence[ChallengeRow], media_root: Path, say
-) -> dict[int, list[ReferenceImage] | None]:
-    from PIL import Image
-
-    loaded: dict[int, list[ReferenceImage] | None] = {}
-    for challenge in challenge_rows:
-        if challenge.mode != "edit":
-            continue
-        images = []
-        for ref in challenge.references:
-            path = media_root / ref.image
-            try:
-                data = path.read_bytes()
-                with Image.open(path) as image:
-                    content_type = Image.MIME.get(image.format or "", "image/png")
-                    width, height = image.size
-            except OSError as error:
-                say(f"skipping edit challenge {challenge.slug}: reference {ref.image}: {error}")
-                images = None
-                break
-            images.append(ReferenceImage(data, content_type, width, height))
-        if images == []:
-            say(f"skipping edit challenge {challenge.slug}: it has no reference images")
-            images = None
-        loaded[challenge.id] = images
-    return loaded
-
-
 class _Signals:
     """SIGTERM/SIGINT as flags on the running loop: the first stops sending, the second
     ends the grace period. Installed for the whole run, so no moment is unguarded."""
@@ -469,7 +332,7 @@ class _RunState:
 
 
 async def _execute(
-    tasks: list[_Task],
+    tasks: list[Task],
     run_id: int,
     writer: SampleWriter,
     concurrency: int,
@@ -492,7 +355,7 @@ async def _execute(
                 max_connections=max(concurrency, 1) + 4,
             )
 
-    def record(task: _Task, result: GenerationResult) -> None:
+    def record(task: Task, result: GenerationResult) -> None:
         writer.put(
             SampleRecord(
                 run_id=run_id,
@@ -506,7 +369,7 @@ async def _execute(
             task.challenge.slug,
         )
 
-    def take() -> _Task | None:
+    def take() -> Task | None:
         now = time.monotonic()
         for index in range(len(pending) - 1, -1, -1):
             if not_before.get(pending[index].offering.provider_slug, 0.0) <= now:
@@ -595,7 +458,7 @@ async def _execute(
     return state
 
 
-def _skipped(task: _Task, reason: str) -> GenerationResult:
+def _skipped(task: Task, reason: str) -> GenerationResult:
     return GenerationResult(
         status=SKIPPED,
         started_at=utc_now(),

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Suite:
-    """Request parameters shared by every sample of a run (deadline in seconds)."""
+    """Request parameters shared by every sample of a run (deadline in seconds).
+
+    ``is_cheapest`` replaces the size parameters by each offering's cheapest request
+    (lowest price, then fewest pixels; see ``bench.plan``), for smoke runs.
+    """
 
     name: str
     description: str
@@ -22,6 +26,7 @@ class Suite:
     output_format: str = "jpeg"
     seed: int = 42
     deadline_s: float = 300.0
+    is_cheapest: bool = False
 
 
 SUITES = {
@@ -35,6 +40,12 @@ SUITES = {
             size="96x96",
             output_format="png",
             deadline_s=30.0,
+        ),
+        Suite(
+            "smoke",
+            "each offering's cheapest request (python -m bench smoke)",
+            deadline_s=120.0,
+            is_cheapest=True,
         ),
     )
 }
