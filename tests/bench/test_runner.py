@@ -191,3 +191,27 @@ def test_progress_is_a_redrawn_bar_on_a_terminal_and_plain_lines_otherwise(
     lines = [line for line in log.getvalue().splitlines() if line.startswith("sample ")]
     assert len(lines) == 2 and all(" simulated/sim-openai-images fox ok " in line for line in lines)
     assert Progress(3, None).is_tty is False
+
+
+def test_images_are_decoded_off_the_event_loop_whatever_their_size(
+    database_url, media_root, simulator, monkeypatch
+):
+    import threading
+
+    import bench.providers
+
+    decoded_on = []
+    inspect_image = bench.providers.inspect_image
+
+    def spy(data):
+        decoded_on.append(threading.current_thread())
+        return inspect_image(data)
+
+    monkeypatch.setattr(bench.providers, "inspect_image", spy)
+    simulated_catalog(("openai_images", "replicate"))
+    challenge("fox")
+
+    summary = run(database_url, media_root, simulator, repeat=2)  # 96x96 PNGs, a few KB
+
+    assert summary.counts == {"ok": 4} and len(decoded_on) == 4
+    assert threading.main_thread() not in decoded_on
