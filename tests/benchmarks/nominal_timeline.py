@@ -71,8 +71,8 @@ TARGETS = {20: (2.0, 5.0), 200: (None, 10.0)}  # concurrency: (median, p99) ms
 class NominalServer:
     """Replicate's create/GET protocol on a fixed schedule; records what it meant and did."""
 
-    def __init__(self, spread_ms: float, image: bytes, seed: int = 7) -> None:
-        self.spread_ms = spread_ms
+    def __init__(self, spread_ms: float, image: bytes, post_ms: float = POST_MS, seed: int = 7):
+        self.spread_ms, self.post_ms = spread_ms, post_ms
         self.image = image
         self.rng = random.Random(seed)
         self.jobs: dict[str, dict] = {}
@@ -127,7 +127,7 @@ class NominalServer:
 
     async def _answer(self, connection: Connection, method: str, target: str, received_ns: int):
         if method == "POST" and target.endswith("/predictions"):
-            delay_ms = POST_MS + self.rng.uniform(-self.spread_ms / 2, self.spread_ms / 2)
+            delay_ms = self.post_ms + self.rng.uniform(-self.spread_ms / 2, self.spread_ms / 2)
             job_id = f"n{len(self.jobs):07d}"
             job = self.jobs[job_id] = {
                 "id": job_id,
@@ -214,9 +214,9 @@ def _render_jpeg(side: int) -> bytes:
     return buffer.getvalue()
 
 
-def _serve_main(port: int, spread_ms: float, side: int) -> None:
+def _serve_main(port: int, spread_ms: float, side: int, post_ms: float = POST_MS) -> None:
     _pin(1)
-    server = NominalServer(spread_ms, _render_jpeg(side))
+    server = NominalServer(spread_ms, _render_jpeg(side), post_ms)
     # epoll (asyncio's default) waits in whole milliseconds rounded up, so timers fire up
     # to 1 ms late; select() takes microseconds (and a few hundred sockets are fine).
     loop = asyncio.SelectorEventLoop(selectors.SelectSelector())
@@ -228,13 +228,13 @@ def _serve_main(port: int, spread_ms: float, side: int) -> None:
 class _server:
     """The nominal server in a child process; yields its base URL."""
 
-    def __init__(self, spread_ms: float, side: int) -> None:
-        self.spread_ms, self.side = spread_ms, side
+    def __init__(self, spread_ms: float, side: int, post_ms: float = POST_MS) -> None:
+        self.spread_ms, self.side, self.post_ms = spread_ms, side, post_ms
 
     def __enter__(self) -> str:
         code = (
             "import sys; from tests.benchmarks.nominal_timeline import _serve_main; "
-            f"_serve_main(0, {self.spread_ms!r}, {self.side!r})"
+            f"_serve_main(0, {self.spread_ms!r}, {self.side!r}, {self.post_ms!r})"
         )
         self.process = subprocess.Popen(
             [sys.executable, "-c", code], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True
@@ -412,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="fewer requests")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--post-ms", type=float, default=POST_MS, help="POST answer delay")
     parser.add_argument("--spread-ms", type=float, default=100.0, help="POST delay spread")
     parser.add_argument("--side", type=int, default=512, help="image side in pixels")
     parser.add_argument(
@@ -428,14 +429,27 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="pairwise-nominal-") as folder:
         folder = Path(folder)
         database_url = args.database_url or _migrated_database(folder / "nominal.sqlite3")
-        report = {"machine": _machine_noise(), "spread_ms": args.spread_ms, "levels": []}
+        report = {
+            "machine": _machine_noise(),
+            "post_ms": args.post_ms,
+            "spread_ms": args.spread_ms,
+            "levels": [],
+        }
         if not args.json:
             print(_noise_line(report["machine"]), flush=True)
-        with _server(args.spread_ms, args.side) as base_url:
+        if not args.json:
+            print(
+                f"timeline: POST answered {args.post_ms:g} +- {args.spread_ms / 2:g} ms after "
+                f"it was sent, image first byte {FIRST_BYTE_MS:g} ms after its GET, the rest "
+                f"{REST_MS:g} ms later; {args.side}x{args.side} JPEG",
+                flush=True,
+            )
+        with _server(args.spread_ms, args.side, args.post_ms) as base_url:
             _seed(database_url, base_url)
             for concurrency in args.concurrency:
-                # About ten seconds of traffic per level (a request takes ~0.45 s).
-                requests = max(20, int(max(40, 22 * concurrency) * scale))
+                # About ten seconds of traffic per level.
+                per_request_s = (args.post_ms + FIRST_BYTE_MS + REST_MS) / 1000
+                requests = max(20, int(max(40, 10 * concurrency / per_request_s) * scale))
                 result = asyncio.run(
                     _measure(
                         database_url, folder / "media", base_url, concurrency, requests, args.side
