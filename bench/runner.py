@@ -206,17 +206,15 @@ async def run_benchmark_async(
             progress.close()
 
         status, notes = "finished", []
-        if signals.name:
+        if lock.is_lost or signals.name:
             status = "interrupted"
+            left = f"{state.abandoned} in flight abandoned, {state.not_started} not started"
+            if lock.is_lost:
+                notes.append(lock.lost_reason)
             notes.append(
-                f"interrupted by {signals.name}: {state.abandoned} in flight abandoned, "
-                f"{state.not_started} not started"
-            )
-        elif lock.is_lost:
-            status = "interrupted"
-            notes.append(
-                f"{lock.lost_reason}; sent no more requests: {state.abandoned} in flight "
-                f"abandoned, {state.not_started} not started"
+                f"interrupted by {signals.name}: {left}"
+                if signals.name
+                else f"sent no more requests: {left}"
             )
         if skipped_providers:
             notes.append("skipped providers without a key: " + ", ".join(skipped_providers))
