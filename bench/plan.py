@@ -129,6 +129,8 @@ def plan_requests(
     ordered = []
     for index in range(max((len(tasks) for tasks in per_offering), default=0)):
         ordered += [tasks[index] for tasks in per_offering if index < len(tasks)]
+    if suite.is_cheapest:  # under a cap, the most offerings get checked cheapest first
+        ordered.sort(key=lambda task: task.cost_usd)
     return ordered
 
 

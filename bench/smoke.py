@@ -55,14 +55,14 @@ def run_smoke(
     if not prompts:
         raise StoreError("no active text-to-image challenge to send as the smoke prompt")
     keyed = [row for row in rows if row.api_key_env and env.get(row.api_key_env)]
+    unkeyed: dict[str, list] = {}
     for row in rows:
         if row not in keyed:
-            why = (
-                f"{row.api_key_env} is not set"
-                if row.api_key_env
-                else "its provider names no key variable"
-            )
-            stream.write(f"skip  {row.key}: {why}\n")
+            unkeyed.setdefault(row.provider_slug, []).append(row)
+    for provider, left_out in unkeyed.items():
+        variable = left_out[0].api_key_env
+        why = f"{variable} is not set" if variable else "the provider names no key variable"
+        stream.write(f"skip  {provider} ({len(left_out)} offerings): {why}\n")
     if not keyed:
         stream.write("nothing sent: no offering has its key set\n")
         return False
@@ -115,13 +115,18 @@ def _report(database_url: str, summary: RunSummary, keys: list[str], stream: Tex
     finally:
         store.close()
     width = max(len(key) for key in keys)
+    sent_width = max(
+        (len(f"{row.endpoint_kind} {row.requested_width}x{row.requested_height} jpeg")
+         for row in samples.values()),
+        default=0,
+    )  # fmt: skip
     for key in keys:
         row = samples.get(key)
         if row is None:
             stream.write(f"{key:<{width}}  not sent ({summary.status})\n")
             continue
         size = f"{row.requested_width}x{row.requested_height}"
-        sent = f"{row.endpoint_kind} {size} {SUITE.output_format}"
+        sent = f"{row.endpoint_kind} {size} {SUITE.output_format}".ljust(sent_width)
         if row.status == "skipped":
             stream.write(f"{key:<{width}}  {sent}  not sent: {row.error}\n")
             continue

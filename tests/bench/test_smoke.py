@@ -38,7 +38,7 @@ def test_a_smoke_run_sends_one_cheapest_request_per_keyed_offering_and_prints_ea
 
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "skip  paid/paid-model: PAIRWISE_TEST_UNSET_KEY is not set" in out
+    assert "skip  paid (1 offerings): PAIRWISE_TEST_UNSET_KEY is not set" in out
     lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("simulated/")}
     assert set(lines) == {"simulated/sim-replicate", "simulated/sim-fal-queue"}
     for line in lines.values():
