@@ -63,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=30.0,
         help="after SIGTERM, seconds in-flight requests may take (default 30)",
     )
+    run.add_argument(
+        "--ramp-s",
+        type=float,
+        default=0.0,
+        help="spread the first requests evenly over this many seconds (default 0)",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the summary line")
     run.set_defaults(handler=_run)
 
@@ -140,6 +146,7 @@ def _run(args) -> int:
             poll_interval_s=args.poll_interval_s,
             deadline_s=args.deadline_s,
             grace_s=args.grace_s,
+            ramp_s=args.ramp_s,
             handle_signals=True,
             progress_stream=None if args.quiet else sys.stdout,
         )

@@ -104,6 +104,7 @@ async def run_benchmark_async(
     poll_interval_s: float | None = None,
     deadline_s: float | None = None,
     grace_s: float = 30.0,
+    ramp_s: float = 0.0,
     handle_signals: bool = False,
     progress_stream: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
@@ -123,6 +124,9 @@ async def run_benchmark_async(
       also follows ``PAIRWISE_SIMULATOR_URL``.
     - ``poll_interval_s``/``deadline_s``: override the protocol's poll interval and
       the suite's per-request deadline (seconds).
+    - ``ramp_s``: the workers' first requests are spread evenly over this many
+      seconds instead of leaving together (a burst of simultaneous answers makes the
+      last ones wait for the loop, and a provider's queue treats a burst differently).
     - ``handle_signals``: on SIGTERM/SIGINT stop sending, give in-flight requests
       ``grace_s`` seconds, abandon the rest, mark the run ``interrupted``.
     - ``progress_stream``: where progress goes (None: silent).
@@ -200,7 +204,9 @@ async def run_benchmark_async(
         gc.freeze()
         writer.start()
         try:
-            state = await _execute(tasks, run_id, writer, concurrency, cap, lock, signals, say)
+            state = await _execute(
+                tasks, run_id, writer, concurrency, cap, lock, signals, say, ramp_s
+            )
         finally:
             writer.close()
             progress.close()
@@ -338,6 +344,7 @@ async def _execute(
     lock: RunLock,
     signals: _Signals,
     say,
+    ramp_s: float = 0.0,
 ) -> _RunState:
     state = _RunState()
     pending = list(reversed(tasks))
@@ -374,7 +381,12 @@ async def _execute(
                 return pending.pop(index)
         return None
 
-    async def worker() -> None:
+    async def worker(start_after_s: float) -> None:
+        if start_after_s > 0:
+            try:
+                await asyncio.wait_for(stop.wait(), start_after_s)
+            except TimeoutError:
+                pass
         while pending and not stop.is_set():
             if lock.is_lost:  # another run may hold the lock now: not one more paid request
                 lock_lost()
@@ -427,7 +439,8 @@ async def _execute(
     lock.on_lost = lambda: loop.call_soon_threadsafe(lock_lost)
     if lock.is_lost:
         lock_lost()
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
+    count = max(1, concurrency)
+    workers = [asyncio.create_task(worker(ramp_s * index / count)) for index in range(count)]
     all_done = asyncio.gather(*workers, return_exceptions=True)
     stopped = asyncio.create_task(stop.wait())
     try:

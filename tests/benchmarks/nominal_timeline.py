@@ -23,7 +23,12 @@ with the server's own lateness removed (the server records when it meant to writ
 each answer and when it did; its wake-ups are ~0.5 ms late on an idle machine,
 far more on a busy one). "GET lag" is how long after the POST's answer left the
 server the GET arrived: the runner's reaction time, the figure the issue was about.
-The runner itself is the product's (lock, database, image files, writer thread).
+The runner itself is the product's (lock, database, image files, writer thread),
+with its first requests spread over one nominal request time (``ramp_s``): with
+fixed delays, workers that start together stay in lockstep for ever, and every
+round ends in a burst of simultaneous answers that the last ones wait out (at
+concurrency 200 that wait is most of a second). Real delays are spread; ``--ramp-s 0``
+shows the lockstep case.
 """
 
 from __future__ import annotations
@@ -249,7 +254,9 @@ class _server:
 # --- the measurement -----------------------------------------------------------------
 
 
-async def _measure(database_url, media_root, base_url, concurrency, requests, side) -> dict:
+async def _measure(
+    database_url, media_root, base_url, concurrency, requests, side, ramp_s=0.0
+) -> dict:
     loop_cpu_s, process_cpu_s = time.thread_time(), time.process_time()
     summary = await run_benchmark_async(
         database_url,
@@ -259,6 +266,7 @@ async def _measure(database_url, media_root, base_url, concurrency, requests, si
         repeat=requests,
         concurrency=concurrency,
         base_url_overrides={"nominal": base_url},
+        ramp_s=ramp_s,
     )
     loop_cpu_s = time.thread_time() - loop_cpu_s
     other_cpu_s = time.process_time() - process_cpu_s - loop_cpu_s
@@ -414,6 +422,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--post-ms", type=float, default=POST_MS, help="POST answer delay")
     parser.add_argument("--spread-ms", type=float, default=100.0, help="POST delay spread")
+    parser.add_argument(
+        "--ramp-s",
+        type=float,
+        help="spread the runner's first requests over this many seconds "
+        "(default: one nominal request time; 0: all leave together, in lockstep)",
+    )
     parser.add_argument("--side", type=int, default=512, help="image side in pixels")
     parser.add_argument(
         "--concurrency", type=int, nargs="+", default=[1, 20, 200], help="levels to run"
@@ -452,7 +466,13 @@ def main(argv: list[str] | None = None) -> int:
                 requests = max(20, int(max(40, 10 * concurrency / per_request_s) * scale))
                 result = asyncio.run(
                     _measure(
-                        database_url, folder / "media", base_url, concurrency, requests, args.side
+                        database_url,
+                        folder / "media",
+                        base_url,
+                        concurrency,
+                        requests,
+                        args.side,
+                        per_request_s if args.ramp_s is None else args.ramp_s,
                     )
                 )
                 report["levels"].append(result)
