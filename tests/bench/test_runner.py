@@ -215,3 +215,17 @@ def test_images_are_decoded_off_the_event_loop_whatever_their_size(
 
     assert summary.counts == {"ok": 4} and len(decoded_on) == 4
     assert threading.main_thread() not in decoded_on
+
+
+def test_a_ramp_spreads_the_first_requests_instead_of_sending_them_together(
+    database_url, media_root, simulator
+):
+    set_profile(simulator, fast_profile({"processing_ms": 1000}))
+    simulated_catalog(("openai_images",))
+    challenge("fox")
+
+    run(database_url, media_root, simulator, repeat=5, concurrency=5, ramp_s=0.8)
+
+    sent = sorted(job.received_ns for job in simulator.simulator.jobs.values())
+    gaps_s = [(later - earlier) / 1e9 for earlier, later in zip(sent, sent[1:], strict=False)]
+    assert len(sent) == 5 and all(gap > 0.1 for gap in gaps_s), gaps_s
