@@ -17,19 +17,30 @@ from tests.bench.builders import challenge, fast_profile, simulated_catalog
 from tests.bench.conftest import set_profile
 from tests.bench.test_process import bench_process, read_until
 
-# The Debian cluster the tests' PostgreSQL runs in (CI and the development machine).
-CLUSTER = os.environ.get("PAIRWISE_PG_CLUSTER", "15 main")
-
 
 def restart_command() -> list[str]:
-    """``pg_ctlcluster <cluster> restart``; skips off PostgreSQL, fails in CI without it."""
+    """``pg_ctlcluster <version> <name> restart`` for the cluster the tests' database is on.
+
+    The cluster is ``PAIRWISE_PG_CLUSTER`` ("15 main") or the one ``pg_lsclusters`` lists
+    on the database's port. Skips off PostgreSQL; fails in CI (CI=true) without the tools.
+    """
     if connection.vendor != "postgresql":
         pytest.skip("restarts the PostgreSQL server the tests run on")
-    if shutil.which("pg_ctlcluster") is None:
+    if shutil.which("pg_ctlcluster") is None or shutil.which("pg_lsclusters") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("CI runs these tests on PostgreSQL: pg_ctlcluster must be installed")
         pytest.skip("pg_ctlcluster is not installed")
-    return ["pg_ctlcluster", *shlex.split(CLUSTER), "restart"]
+    cluster = os.environ.get("PAIRWISE_PG_CLUSTER")
+    if not cluster:
+        port = str(connection.settings_dict.get("PORT") or 5432)
+        listed = subprocess.run(
+            ["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=True
+        ).stdout.split("\n")
+        on_port = [line.split()[:2] for line in listed if line.split()[2:3] == [port]]
+        if not on_port:
+            pytest.fail(f"no PostgreSQL cluster on port {port} in pg_lsclusters")
+        cluster = " ".join(on_port[0])
+    return ["pg_ctlcluster", *shlex.split(cluster), "restart"]
 
 
 def test_a_database_restart_mid_run_stops_the_spending_and_keeps_a_second_run_out(
