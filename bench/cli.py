@@ -1,4 +1,4 @@
-"""``python -m bench``: run, probe, simulate, stats. ``manage.py bench`` calls ``main`` too.
+"""``python -m bench``: run, smoke, probe, simulate, stats. ``manage.py bench`` calls ``main`` too.
 
 Exit codes: 0 done; 1 the run failed or was interrupted, or a probe got no image;
 2 bad arguments or an unusable database; 75 (EX_TEMPFAIL) another run holds the
@@ -67,8 +67,31 @@ def build_parser() -> argparse.ArgumentParser:
         default=30.0,
         help="after SIGTERM, seconds in-flight requests may take (default 30)",
     )
+    run.add_argument(
+        "--ramp-s",
+        type=float,
+        default=0.0,
+        help="spread the first requests evenly over this many seconds (default 0)",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the summary line")
     run.set_defaults(handler=_run)
+
+    smoke = commands.add_parser(
+        "smoke", help="one cheapest real request per offering whose key is set (costs money)"
+    )
+    smoke.add_argument(
+        "--max-cost-usd",
+        type=_money,
+        default=Decimal("0.10"),
+        help="spending cap for the whole smoke run, in USD (default 0.10)",
+    )
+    smoke.add_argument("--offerings", nargs="+", metavar="KEY", help="offering keys or slugs")
+    smoke.add_argument("--database-url", help="default: $DATABASE_URL, else Django's SQLite file")
+    smoke.add_argument("--media-root", help="default: $MEDIA_ROOT, else <repo>/var/media")
+    smoke.add_argument(
+        "--provider-url", action="append", default=[], metavar="SLUG=URL", help="as for run"
+    )
+    smoke.set_defaults(handler=_smoke)
 
     probe = commands.add_parser("probe", help="time N requests against any endpoint, no database")
     probe.add_argument(
@@ -127,6 +150,7 @@ def _run(args) -> int:
             poll_interval_s=args.poll_interval_s,
             deadline_s=args.deadline_s,
             grace_s=args.grace_s,
+            ramp_s=args.ramp_s,
             handle_signals=True,
             progress_stream=None if args.quiet else sys.stdout,
         )
@@ -139,6 +163,31 @@ def _run(args) -> int:
     if args.quiet:
         print(summary.line())
     return EXIT_OK if summary.status == "finished" else EXIT_FAILED
+
+
+def _smoke(args) -> int:
+    from bench.lock import LockHeld
+    from bench.smoke import run_smoke
+    from bench.store import StoreError
+
+    try:
+        overrides = dict(_pair(item) for item in args.provider_url)
+        all_ok = run_smoke(
+            args.database_url,
+            args.media_root,
+            stream=sys.stdout,
+            max_cost_usd=args.max_cost_usd,
+            offerings=args.offerings,
+            base_url_overrides=overrides,
+            handle_signals=True,
+        )
+    except LockHeld as error:
+        print(f"bench smoke: {error}; exiting without doing anything.", file=sys.stderr)
+        return EXIT_LOCKED
+    except (StoreError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_OK if all_ok else EXIT_FAILED
 
 
 def _probe(args) -> int:

@@ -1,16 +1,27 @@
 """One benchmark run at a time per database, even when cron starts the next one early.
 
-PostgreSQL: a session-level advisory lock held on a dedicated connection. SQLite:
-``flock`` on a file beside the database. Both belong to the process, so the kernel
-or the server releases them when it dies, however it dies: a crashed run never
-blocks the next one, which then marks the dead run's row as interrupted.
+Two locks, both released by the kernel or the server when the process dies, however
+it dies (a crashed run never blocks the next one, which marks the dead run's row
+interrupted):
+
+- ``flock`` on a file on this host: beside the database for SQLite, in the temporary
+  folder (named after the database's host, port and name) for PostgreSQL. It
+  survives anything the database does, so a second cron run on this host never
+  starts while the first is alive.
+- PostgreSQL also gets a session advisory lock on a dedicated connection, for runners
+  on other hosts. A database restart drops that session and the lock with it, without
+  a word; a watchdog thread checks the connection every ``check_interval_s`` and
+  flags the loss, and the runner sends no paid request once ``is_lost`` is set.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import socket
+import tempfile
+import threading
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -19,6 +30,7 @@ from sqlalchemy.engine import Engine, make_url
 # "Pairwise" as a signed 64-bit integer: the advisory lock's key.
 _ADVISORY_KEY = int.from_bytes(b"Pairwise", "big", signed=True)
 _APPLICATION_NAME = "pairwise-bench"
+CHECK_INTERVAL_S = 0.2
 
 
 class LockHeld(RuntimeError):
@@ -26,41 +38,85 @@ class LockHeld(RuntimeError):
 
 
 class RunLock:
-    """The run lock of one database. ``acquire`` raises LockHeld; use as a context manager."""
+    """The run lock of one database. ``acquire`` raises LockHeld; use as a context manager.
 
-    def __init__(self, engine: Engine) -> None:
+    ``is_lost`` turns true (and ``lost_reason`` says why) when the PostgreSQL session
+    holding the advisory lock dies while the run goes on; it never turns false again.
+    ``on_lost``, when set, is called then, from the watchdog thread.
+    """
+
+    def __init__(self, engine: Engine, *, check_interval_s: float = CHECK_INTERVAL_S) -> None:
         self.engine = engine
+        self.check_interval_s = check_interval_s
         self._connection = None
         self._file = None
+        self._watchdog: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lost = threading.Event()
+        self.lost_reason = ""
+        self.on_lost = None
         self.identity = f"pid {os.getpid()} on {socket.gethostname()}"
+
+    @property
+    def is_lost(self) -> bool:
+        return self._lost.is_set()
 
     def acquire(self) -> RunLock:
         """Take the lock without waiting, or raise LockHeld."""
+        self._acquire_file()
         if self.engine.dialect.name == "postgresql":
-            self._acquire_advisory()
-        else:
-            self._acquire_file()
+            try:
+                self._acquire_advisory()
+            except BaseException:
+                self._release_file()
+                raise
+            self._watchdog = threading.Thread(
+                target=self._watch, name="bench-lock-watchdog", daemon=True
+            )
+            self._watchdog.start()
         return self
 
     def release(self) -> None:
+        """Let go of both locks; a session the server already dropped is not an error."""
+        self._stop.set()
+        if self._watchdog is not None:
+            self._watchdog.join()
+            self._watchdog = None
         if self._connection is not None:
             try:
-                self._connection.execute(
-                    sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_KEY}
-                )
+                if not self.is_lost:
+                    self._connection.execute(
+                        sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_KEY}
+                    )
+            except sa.exc.DBAPIError:
+                pass  # the session is gone, and its lock with it
             finally:
-                self._connection.close()
+                try:
+                    self._connection.close()
+                except sa.exc.DBAPIError:
+                    pass
                 self._connection = None
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
+        self._release_file()
 
     def __enter__(self) -> RunLock:
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.check_interval_s):
+            try:
+                self._connection.execute(sa.text("SELECT 1"))
+            except sa.exc.DBAPIError as error:
+                self.lost_reason = (
+                    "lost the run lock: the database dropped its session "
+                    f"({type(error.orig).__name__})"
+                )
+                self._lost.set()
+                if self.on_lost is not None:
+                    self.on_lost()
+                return
 
     def _acquire_advisory(self) -> None:
         connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -113,10 +169,26 @@ class RunLock:
         stream.flush()
         self._file = stream
 
+    def _release_file(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
 
 def lock_path(engine: Engine) -> Path:
-    """The lock file of a SQLite database: ``<database>.bench-lock`` beside it."""
-    database = make_url(str(engine.url)).database or ""
-    if database in ("", ":memory:"):
-        return Path(os.environ.get("TMPDIR", "/tmp")) / "pairwise-bench-memory.lock"
-    return Path(database + ".bench-lock")
+    """The host lock file of a database.
+
+    SQLite: ``<database>.bench-lock`` beside it. Others: ``pairwise-bench-<digest>.lock``
+    in the temporary folder, the digest of the server's host, port and database name
+    (never the password).
+    """
+    url = make_url(str(engine.url))
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if database in ("", ":memory:"):
+            return Path(tempfile.gettempdir()) / "pairwise-bench-memory.lock"
+        return Path(database + ".bench-lock")
+    where = f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
+    digest = hashlib.sha256(where.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"pairwise-bench-{digest}.lock"

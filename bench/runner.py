@@ -3,11 +3,13 @@
 ``run_benchmark`` takes the run lock, records a BenchRun, sends the requests with a
 bounded concurrency (one shared HTTP client per provider), and hands each finished
 sample to a writer thread that commits it at once, with the image saved as a
-content-addressed Generation. A crash loses at most the requests in flight and the
-few milliseconds of results not yet committed. A 429 makes that provider's next
-requests wait (``Retry-After`` honoured); the spending cap turns the remaining
-requests into ``skipped`` samples; SIGTERM lets in-flight requests finish for a
-grace period, abandons the rest and marks the run interrupted.
+content-addressed Generation and the run's ``spent_usd`` raised in the same
+transaction. A crash loses at most the requests in flight and the few milliseconds
+of results not yet committed. A 429 makes that provider's next requests wait
+(``Retry-After`` honoured); the spending cap turns the remaining requests into
+``skipped`` samples. SIGTERM, at any moment of the run, lets in-flight requests
+finish for a grace period, abandons the rest and marks the run interrupted; so does
+losing the run lock (a database restart), before another paid request is sent.
 """
 
 from __future__ import annotations
@@ -15,46 +17,36 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import queue
-import secrets
 import signal
 import socket
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 from typing import TextIO
 
-from bench.capabilities import Capabilities, CapabilitiesError
 from bench.config import SIMULATOR_URL_ENV, locations
 from bench.http import make_client
 from bench.lock import LockHeld, RunLock
+from bench.plan import Task, plan_requests, provider_keys
 from bench.providers import (
     OK,
     SKIPPED,
-    Endpoint,
     GenerationResult,
-    ImageRequest,
-    ReferenceImage,
     generate,
-    protocol_base_url,
 )
-from bench.store import ChallengeRow, OfferingRow, SampleRecord, Store
+from bench.store import SampleRecord, Store
 from bench.suites import Suite, get_suite
 from bench.timing import utc_now
-from leaderboard.pricing import PricingError, PricingRule, request_cost_usd
-from leaderboard.sizes import SizeError, SizeRules, SizeRulesError
+from bench.writer import STORE_RETRY_S, Progress, SampleWriter, retrying
 
 SIMULATED_PROVIDER = "simulated"
 # The writer thread holds the GIL for up to the switch interval (5 ms by default)
 # while the event loop waits to stamp a response; 0.5 ms bounds that distortion.
 _SWITCH_INTERVAL_S = 0.0005
 _MAX_BACKOFF_S = 60.0
-_WRITER_BATCH = 200
 
 __all__ = ["LockHeld", "RunSummary", "run_benchmark", "run_benchmark_async"]
 
@@ -89,122 +81,6 @@ class RunSummary:
         )
 
 
-@dataclass
-class _Task:
-    offering: OfferingRow
-    challenge: ChallengeRow
-    request: ImageRequest
-    endpoint: Endpoint
-    cost_usd: Decimal
-
-
-class _Progress:
-    """Live counts: a redrawn bar on a terminal, one plain line per sample otherwise."""
-
-    def __init__(self, total: int, stream: TextIO | None, is_tty: bool | None = None) -> None:
-        self.total = total
-        self.stream = stream
-        self.is_tty = stream is not None and (stream.isatty() if is_tty is None else is_tty)
-        self.counts: Counter = Counter()
-        self.started = time.monotonic()
-        self.spent = Decimal(0)
-        self._lock = threading.Lock()
-
-    def message(self, text: str) -> None:
-        if self.stream is None:
-            return
-        with self._lock:
-            if self.is_tty:
-                self.stream.write("\r\033[K")
-            self.stream.write(text + "\n")
-            self.stream.flush()
-
-    def stored(self, record: SampleRecord, offering_key: str, challenge_slug: str) -> None:
-        """Called after the sample was committed, so a printed line is a stored sample."""
-        result = record.result
-        with self._lock:
-            self.counts[result.status] += 1
-            done = sum(self.counts.values())
-            if self.stream is None:
-                return
-            if self.is_tty:
-                width = 24
-                filled = int(width * done / max(1, self.total))
-                counts = " · ".join(f"{status} {n}" for status, n in sorted(self.counts.items()))
-                self.stream.write(
-                    f"\r\033[K[{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}  "
-                    f"{counts}  {time.monotonic() - self.started:.1f} s"
-                )
-            else:
-                timing = (
-                    f" {result.generation_ms:,.0f} ms (ttfb {result.ttfb_ms:,.0f} ms)"
-                    if result.generation_ms is not None
-                    else ""
-                )
-                error = f" {result.error}" if result.error else ""
-                request_id = (
-                    f" id={result.provider_request_id}" if result.provider_request_id else ""
-                )
-                self.stream.write(
-                    f"sample {done}/{self.total} {offering_key} {challenge_slug} "
-                    f"{result.status}{timing}{request_id}{error}\n"
-                )
-            self.stream.flush()
-
-    def close(self) -> None:
-        if self.stream is not None and self.is_tty:
-            with self._lock:
-                self.stream.write("\n")
-                self.stream.flush()
-
-
-class _Writer(threading.Thread):
-    """Commits finished samples as they arrive, in small batches, off the event loop.
-
-    Group commit: whatever is queued when the thread wakes goes into one transaction,
-    so a burst costs one commit and a lone sample is stored within milliseconds.
-    """
-
-    def __init__(self, store: Store, media_root: Path, progress: _Progress) -> None:
-        super().__init__(name="bench-writer", daemon=True)
-        self.store, self.media_root, self.progress = store, media_root, progress
-        self.queue: queue.Queue = queue.Queue()
-        self.error: BaseException | None = None
-        self.generations = 0
-
-    def put(self, record: SampleRecord, offering_key: str, challenge_slug: str) -> None:
-        self.queue.put((record, offering_key, challenge_slug))
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.join()
-
-    def run(self) -> None:
-        is_open = True
-        while is_open:
-            batch = [self.queue.get()]
-            while len(batch) < _WRITER_BATCH:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            if None in batch:
-                is_open = False
-                batch = [item for item in batch if item is not None]
-            if not batch or self.error is not None:
-                continue
-            try:
-                self.store.write_results([item[0] for item in batch], self.media_root)
-            except BaseException as error:  # reported by run_benchmark, which fails the run
-                self.error = error
-                self.progress.message(f"error: could not store samples: {error}")
-                continue
-            for record, offering_key, challenge_slug in batch:
-                if record.generation_id is not None:
-                    self.generations += 1
-                self.progress.stored(record, offering_key, challenge_slug)
-
-
 def run_benchmark(
     database_url: str | None = None,
     media_root: str | os.PathLike | None = None,
@@ -228,6 +104,7 @@ async def run_benchmark_async(
     poll_interval_s: float | None = None,
     deadline_s: float | None = None,
     grace_s: float = 30.0,
+    ramp_s: float = 0.0,
     handle_signals: bool = False,
     progress_stream: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
@@ -247,6 +124,9 @@ async def run_benchmark_async(
       also follows ``PAIRWISE_SIMULATOR_URL``.
     - ``poll_interval_s``/``deadline_s``: override the protocol's poll interval and
       the suite's per-request deadline (seconds).
+    - ``ramp_s``: the workers' first requests are spread evenly over this many
+      seconds instead of leaving together (a burst of simultaneous answers makes the
+      last ones wait for the loop, and a provider's queue treats a burst differently).
     - ``handle_signals``: on SIGTERM/SIGINT stop sending, give in-flight requests
       ``grace_s`` seconds, abandon the rest, mark the run ``interrupted``.
     - ``progress_stream``: where progress goes (None: silent).
@@ -264,22 +144,31 @@ async def run_benchmark_async(
     deadline_s = deadline_s or suite.deadline_s
     started = time.monotonic()
     say = _Say(progress_stream)
+    # From here to the end a SIGTERM only sets flags: the loop runs the handler at its
+    # next turn, never in the middle of a database write, and every step checks them.
+    signals = _Signals(handle_signals, say, grace_s)
 
-    store = Store(where.database_url)
+    try:
+        store = Store(where.database_url)
+    except BaseException:
+        signals.remove()
+        raise
     lock = RunLock(store.engine)
     switch_interval = sys.getswitchinterval()
+    open_run_id = None
     try:
         lock.acquire()
-    except LockHeld:
+    except BaseException:
         store.close()
+        signals.remove()
         raise
     try:
-        for run_id in store.mark_abandoned_runs(current_run_id=None, now=utc_now()):
-            say(f"run {run_id} was left running by a runner that died; marked interrupted")
+        for dead_id in store.mark_abandoned_runs(current_run_id=None, now=utc_now()):
+            say(f"run {dead_id} was left running by a runner that died; marked interrupted")
         offering_rows = store.load_offerings(offerings)
         challenge_rows = store.load_challenges(challenges)
-        keys, skipped_providers = _provider_keys(offering_rows, env, say)
-        tasks = _plan(
+        keys, skipped_providers = provider_keys(offering_rows, env, say)
+        tasks = plan_requests(
             [row for row in offering_rows if row.provider_slug in keys],
             challenge_rows,
             suite,
@@ -291,7 +180,10 @@ async def run_benchmark_async(
             deadline_s,
             say,
         )
-        run_id = store.start_run(
+        await asyncio.sleep(0)  # let a pending SIGTERM's handler run
+        if signals.name:
+            return _stopped_before_start(signals.name, started, say)
+        run_id = open_run_id = store.start_run(
             suite=suite.name,
             concurrency=concurrency,
             max_cost_usd=cap,
@@ -303,26 +195,32 @@ async def run_benchmark_async(
             f"run {run_id}: {len(tasks)} requests ({suite.name} suite) over "
             f"{len({task.offering.id for task in tasks})} offerings, concurrency {concurrency}"
         )
-        progress = _Progress(len(tasks), progress_stream)
-        writer = _Writer(store, where.media_root, progress)
+        progress = Progress(len(tasks), progress_stream)
+        writer = SampleWriter(store, where.media_root, progress)
         sys.setswitchinterval(min(switch_interval, _SWITCH_INTERVAL_S))
         # A full collection over everything loaded so far pauses the loop for tens of
         # milliseconds; frozen objects are skipped, so collections stay short.
         gc.collect()
         gc.freeze()
         writer.start()
-        state = await _execute(
-            tasks, run_id, writer, concurrency, cap, grace_s, handle_signals, say
-        )
-        writer.close()
-        progress.close()
+        try:
+            state = await _execute(
+                tasks, run_id, writer, concurrency, cap, lock, signals, say, ramp_s
+            )
+        finally:
+            writer.close()
+            progress.close()
 
         status, notes = "finished", []
-        if state.signal_name:
+        if lock.is_lost or signals.name:
             status = "interrupted"
+            left = f"{state.abandoned} in flight abandoned, {state.not_started} not started"
+            if lock.is_lost:
+                notes.append(lock.lost_reason)
             notes.append(
-                f"interrupted by {state.signal_name}: {state.abandoned} in flight abandoned, "
-                f"{state.not_started} not started"
+                f"interrupted by {signals.name}: {left}"
+                if signals.name
+                else f"sent no more requests: {left}"
             )
         if skipped_providers:
             notes.append("skipped providers without a key: " + ", ".join(skipped_providers))
@@ -332,15 +230,14 @@ async def run_benchmark_async(
             status = "failed"
             notes.append(f"storing samples failed: {type(writer.error).__name__}")
         note = "; ".join(notes)
-        store.finish_run(
-            run_id, status=status, spent_usd=state.spent, note=note, finished_at=utc_now()
-        )
+        _finish(store, run_id, status, note)
+        open_run_id = None
         summary = RunSummary(
             run_id=run_id,
             status=status,
             counts=dict(progress.counts),
             generations=writer.generations,
-            spent_usd=state.spent,
+            spent_usd=progress.spent_usd,
             elapsed_s=time.monotonic() - started,
             skipped_providers=skipped_providers,
             abandoned=state.abandoned,
@@ -349,11 +246,18 @@ async def run_benchmark_async(
         )
         say(summary.line())
         return summary
+    except BaseException as error:
+        if open_run_id is not None:  # whatever went wrong, the row does not stay ``running``
+            stopped = isinstance(error, KeyboardInterrupt | asyncio.CancelledError)
+            status = "interrupted" if stopped else "failed"
+            _finish(store, open_run_id, status, f"the runner stopped: {type(error).__name__}")
+        raise
     finally:
         gc.unfreeze()
         sys.setswitchinterval(switch_interval)
         lock.release()
         store.close()
+        signals.remove()
 
 
 class _Say:
@@ -366,160 +270,87 @@ class _Say:
             self.stream.flush()
 
 
-def _provider_keys(
-    rows: Sequence[OfferingRow], env: Mapping[str, str], say
-) -> tuple[dict[str, str | None], list[str]]:
-    keys: dict[str, str | None] = {}
-    skipped: list[str] = []
-    for row in rows:
-        if row.provider_slug in keys or row.provider_slug in skipped:
-            continue
-        if not row.api_key_env:
-            keys[row.provider_slug] = None
-        elif env.get(row.api_key_env):
-            keys[row.provider_slug] = env[row.api_key_env]
-        else:
-            skipped.append(row.provider_slug)
-            count = sum(1 for other in rows if other.provider_slug == row.provider_slug)
-            say(
-                f"skipping provider {row.provider_slug} ({count} offerings): "
-                f"environment variable {row.api_key_env} is not set"
-            )
-    return keys, skipped
+class _Signals:
+    """SIGTERM/SIGINT as flags on the running loop: the first stops sending, the second
+    ends the grace period. Installed for the whole run, so no moment is unguarded."""
 
-
-def _plan(
-    offering_rows: Sequence[OfferingRow],
-    challenge_rows: Sequence[ChallengeRow],
-    suite: Suite,
-    repeat: int,
-    keys: Mapping[str, str | None],
-    overrides: Mapping[str, str],
-    media_root: Path,
-    poll_interval_s: float | None,
-    deadline_s: float,
-    say,
-) -> list[_Task]:
-    references = _load_references(challenge_rows, media_root, say)
-    base_seed = suite.seed if suite.seed is not None else secrets.randbelow(2**31)
-    per_offering: list[list[_Task]] = []
-    for offering in offering_rows:
-        try:
-            rules = SizeRules.from_json(offering.sizes)
-            pricing = PricingRule.from_json(offering.pricing)
-            capabilities = Capabilities.from_json(offering.capabilities)
-        except (SizeRulesError, PricingError, CapabilitiesError) as error:
-            say(f"skipping offering {offering.key}: {error}")
-            continue
-        base_url = overrides.get(offering.provider_slug, offering.provider_base_url)
-        endpoint = Endpoint(
-            base_url=protocol_base_url(offering.endpoint_kind, base_url),
-            model_id=offering.provider_model_id,
-            edit_model_id=offering.edit_model_id or None,
-            api_key=keys[offering.provider_slug],
-            poll_interval_s=poll_interval_s,
-            deadline_s=deadline_s,
-            pricing=pricing,
-            size_rules=rules,
-            capabilities=capabilities,
-        )
-        tasks = []
-        for repetition in range(repeat):
-            for challenge in challenge_rows:
-                refs = references.get(challenge.id)
-                if challenge.mode == "edit":
-                    if not offering.does_edit or refs is None:
-                        continue
-                    limit = offering.reference_limit
-                    if limit and len(refs) > limit:
-                        continue
-                elif not offering.does_text_to_image:
-                    continue
-                try:
-                    request = ImageRequest.for_offering(
-                        challenge.prompt,
-                        rules,
-                        size=suite.size,
-                        aspect_ratio=suite.aspect_ratio,
-                        resolution=suite.resolution,
-                        seed=base_seed + repetition,
-                        output_format=suite.output_format,
-                        references=tuple(refs or ()),
-                        capabilities=capabilities,
-                    )
-                    cost = request_cost_usd(
-                        pricing,
-                        request.width,
-                        request.height,
-                        [(ref.width, ref.height) for ref in request.references],
-                        tier=request.resolution,
-                    )
-                except (SizeError, PricingError) as error:
-                    say(f"skipping {offering.key} on {challenge.slug}: {error}")
-                    continue
-                tasks.append(_Task(offering, challenge, request, endpoint, cost))
-        per_offering.append(tasks)
-    # Interleave offerings, so that concurrent requests spread over providers.
-    ordered = []
-    for index in range(max((len(tasks) for tasks in per_offering), default=0)):
-        ordered += [tasks[index] for tasks in per_offering if index < len(tasks)]
-    return ordered
-
-
-def _load_references(
-    challenge_rows: Sequence[ChallengeRow], media_root: Path, say
-) -> dict[int, list[ReferenceImage] | None]:
-    from PIL import Image
-
-    loaded: dict[int, list[ReferenceImage] | None] = {}
-    for challenge in challenge_rows:
-        if challenge.mode != "edit":
-            continue
-        images = []
-        for ref in challenge.references:
-            path = media_root / ref.image
+    def __init__(self, enabled: bool, say, grace_s: float) -> None:
+        self.name = ""
+        self.grace_s = grace_s
+        self.stop = asyncio.Event()
+        self.grace_over = asyncio.Event()
+        self.say = say
+        self.in_flight = 0
+        self._loop = asyncio.get_running_loop()
+        self._installed = []
+        if not enabled:
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
             try:
-                data = path.read_bytes()
-                with Image.open(path) as image:
-                    content_type = Image.MIME.get(image.format or "", "image/png")
-                    width, height = image.size
-            except OSError as error:
-                say(f"skipping edit challenge {challenge.slug}: reference {ref.image}: {error}")
-                images = None
-                break
-            images.append(ReferenceImage(data, content_type, width, height))
-        if images == []:
-            say(f"skipping edit challenge {challenge.slug}: it has no reference images")
-            images = None
-        loaded[challenge.id] = images
-    return loaded
+                self._loop.add_signal_handler(signum, self._on_signal, signum)
+                self._installed.append(signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+
+    def _on_signal(self, signum: int) -> None:
+        if self.name:
+            self.grace_over.set()
+            return
+        self.name = signal.Signals(signum).name
+        self.say(
+            f"{self.name}: sending no more requests; waiting up to "
+            f"{self.grace_s:g} s for {self.in_flight} in flight"
+        )
+        self.stop.set()
+
+    def remove(self) -> None:
+        for signum in self._installed:
+            self._loop.remove_signal_handler(signum)
+        self._installed = []
+
+
+def _finish(store: Store, run_id: int, status: str, note: str) -> None:
+    retrying(
+        lambda: store.finish_run(run_id, status=status, note=note, finished_at=utc_now()),
+        STORE_RETRY_S,
+    )
+
+
+def _stopped_before_start(signal_name: str, started: float, say) -> RunSummary:
+    summary = RunSummary(
+        run_id=None,
+        status="interrupted",
+        elapsed_s=time.monotonic() - started,
+        note=f"interrupted by {signal_name} before any request was sent",
+    )
+    say(summary.line())
+    return summary
 
 
 @dataclass
 class _RunState:
-    spent: Decimal = Decimal(0)
-    in_flight: int = 0
+    reserved_usd: Decimal = Decimal(0)
     abandoned: int = 0
     not_started: int = 0
     internal_errors: int = 0
-    signal_name: str = ""
 
 
 async def _execute(
-    tasks: list[_Task],
+    tasks: list[Task],
     run_id: int,
-    writer: _Writer,
+    writer: SampleWriter,
     concurrency: int,
     cap: Decimal | None,
-    grace_s: float,
-    handle_signals: bool,
+    lock: RunLock,
+    signals: _Signals,
     say,
+    ramp_s: float = 0.0,
 ) -> _RunState:
     state = _RunState()
     pending = list(reversed(tasks))
     not_before: dict[str, float] = {}
     strikes: Counter = Counter()
-    stop = asyncio.Event()
+    stop = signals.stop
     clients = {}
     for task in tasks:
         provider = task.offering.provider_slug
@@ -529,7 +360,7 @@ async def _execute(
                 max_connections=max(concurrency, 1) + 4,
             )
 
-    def record(task: _Task, result: GenerationResult) -> None:
+    def record(task: Task, result: GenerationResult) -> None:
         writer.put(
             SampleRecord(
                 run_id=run_id,
@@ -543,25 +374,33 @@ async def _execute(
             task.challenge.slug,
         )
 
-    def take() -> _Task | None:
+    def take() -> Task | None:
         now = time.monotonic()
         for index in range(len(pending) - 1, -1, -1):
             if not_before.get(pending[index].offering.provider_slug, 0.0) <= now:
                 return pending.pop(index)
         return None
 
-    async def worker() -> None:
+    async def worker(start_after_s: float) -> None:
+        if start_after_s > 0:
+            try:
+                await asyncio.wait_for(stop.wait(), start_after_s)
+            except TimeoutError:
+                pass
         while pending and not stop.is_set():
+            if lock.is_lost:  # another run may hold the lock now: not one more paid request
+                lock_lost()
+                return
             task = take()
             if task is None:
                 wake = min(not_before.values()) - time.monotonic()
                 await asyncio.sleep(max(0.01, wake))
                 continue
-            if cap is not None and state.spent + task.cost_usd > cap:
+            if cap is not None and state.reserved_usd + task.cost_usd > cap:
                 record(task, _skipped(task, f"spending cap of ${cap} reached"))
                 continue
-            state.spent += task.cost_usd
-            state.in_flight += 1
+            state.reserved_usd += task.cost_usd
+            signals.in_flight += 1
             try:
                 result = await generate(
                     task.offering.endpoint_kind,
@@ -577,7 +416,7 @@ async def _execute(
                 say(f"internal error on {task.offering.key}: {type(error).__name__}: {error}")
                 continue
             finally:
-                state.in_flight -= 1
+                signals.in_flight -= 1
             provider = task.offering.provider_slug
             if result.status == "rate_limited":
                 strikes[provider] += 1
@@ -591,37 +430,25 @@ async def _execute(
                 strikes[provider] = 0
             record(task, result)
 
+    def lock_lost() -> None:
+        if not stop.is_set():
+            say(f"{lock.lost_reason}; sending no more requests")
+            stop.set()
+
     loop = asyncio.get_running_loop()
-    installed = []
-    if handle_signals:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-
-            def on_signal(signum=signum) -> None:
-                if stop.is_set():
-                    grace_over.set()
-                    return
-                state.signal_name = signal.Signals(signum).name
-                say(
-                    f"{state.signal_name}: sending no more requests; waiting up to "
-                    f"{grace_s:g} s for {state.in_flight} in flight"
-                )
-                stop.set()
-
-            try:
-                loop.add_signal_handler(signum, on_signal)
-                installed.append(signum)
-            except (NotImplementedError, RuntimeError):
-                pass
-    grace_over = asyncio.Event()
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, concurrency))]
+    lock.on_lost = lambda: loop.call_soon_threadsafe(lock_lost)
+    if lock.is_lost:
+        lock_lost()
+    count = max(1, concurrency)
+    workers = [asyncio.create_task(worker(ramp_s * index / count)) for index in range(count)]
     all_done = asyncio.gather(*workers, return_exceptions=True)
     stopped = asyncio.create_task(stop.wait())
     try:
         await asyncio.wait([all_done, stopped], return_when=asyncio.FIRST_COMPLETED)
         if stop.is_set():
-            over = asyncio.create_task(grace_over.wait())
+            over = asyncio.create_task(signals.grace_over.wait())
             await asyncio.wait(
-                [all_done, over], timeout=grace_s, return_when=asyncio.FIRST_COMPLETED
+                [all_done, over], timeout=signals.grace_s, return_when=asyncio.FIRST_COMPLETED
             )
             over.cancel()
             for task in workers:
@@ -633,15 +460,16 @@ async def _execute(
                 if isinstance(outcome, BaseException):
                     raise outcome
     finally:
+        lock.on_lost = None
         stopped.cancel()
-        for signum in installed:
-            loop.remove_signal_handler(signum)
+        for task in workers:
+            task.cancel()
         for client in clients.values():
             await client.aclose()
     return state
 
 
-def _skipped(task: _Task, reason: str) -> GenerationResult:
+def _skipped(task: Task, reason: str) -> GenerationResult:
     return GenerationResult(
         status=SKIPPED,
         started_at=utc_now(),

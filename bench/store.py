@@ -284,27 +284,22 @@ class Store:
                 sa.insert(self.run).values(**values).returning(self.run.c.id)
             ).scalar_one()
 
-    def finish_run(
-        self, run_id: int, *, status: str, spent_usd: Decimal, note: str, finished_at: datetime
-    ) -> None:
-        """Close a BenchRun: final status, money reserved for sent requests, a note."""
+    def finish_run(self, run_id: int, *, status: str, note: str, finished_at: datetime) -> None:
+        """Close a BenchRun: final status and a note (``spent_usd`` grows with each sample)."""
         with self.engine.begin() as connection:
             connection.execute(
                 sa.update(self.run)
                 .where(self.run.c.id == run_id)
-                .values(
-                    status=status,
-                    spent_usd=spent_usd,
-                    note=note,
-                    finished_at=self.timestamp(finished_at),
-                )
+                .values(status=status, note=note, finished_at=self.timestamp(finished_at))
             )
 
-    def update_spent(self, run_id: int, spent_usd: Decimal) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                sa.update(self.run).where(self.run.c.id == run_id).values(spent_usd=spent_usd)
-            )
+    def run_status(self, run_id: int) -> tuple[str, Decimal]:
+        """(status, spent_usd) of a BenchRun."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(self.run.c.status, self.run.c.spent_usd).where(self.run.c.id == run_id)
+            ).one()
+        return row.status, Decimal(row.spent_usd)
 
     def mark_abandoned_runs(self, *, current_run_id: int | None, now: datetime) -> list[int]:
         """Mark ``running`` BenchRuns other than the current one as interrupted.
@@ -343,6 +338,8 @@ class Store:
         stored again: the sample points at that generation (identical pixels are one
         picture). A new generation is the showcase image of its offering x challenge
         when that has none yet, an arena candidate otherwise (see bench/pools.py).
+        Each run's ``spent_usd`` grows by its samples' costs in the same
+        transaction, so however a run dies, what it spent is the sum of what it stored.
         """
         records = list(records)
         successes = [
@@ -385,6 +382,16 @@ class Store:
             connection.execute(
                 sa.insert(self.sample), [self._sample_values(record) for record in records]
             )
+            spent: dict[int, Decimal] = {}
+            for record in records:
+                if record.run_id is not None and record.result.cost_usd:
+                    spent[record.run_id] = spent.get(record.run_id, 0) + record.result.cost_usd
+            for run_id, cost_usd in spent.items():
+                connection.execute(
+                    sa.update(self.run)
+                    .where(self.run.c.id == run_id)
+                    .values(spent_usd=self.run.c.spent_usd + cost_usd)
+                )
 
     def _known_pictures(self, connection, pixels: set[str]) -> dict[str, int]:
         """Stored generations (not duplicates) with these pixel digests: digest -> id."""

@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Suite:
-    """Request parameters shared by every sample of a run (deadline in seconds)."""
+    """Request parameters shared by every sample of a run (deadline in seconds).
+
+    ``is_cheapest`` replaces the size parameters by each offering's cheapest request
+    (lowest price, then fewest pixels; see ``bench.plan``), for smoke runs.
+    """
 
     name: str
     description: str
@@ -24,6 +28,7 @@ class Suite:
     # arena's pool (the same seed would mostly repeat them, and repeats count as one).
     seed: int | None = None
     deadline_s: float = 300.0
+    is_cheapest: bool = False
 
 
 SUITES = {
@@ -37,6 +42,12 @@ SUITES = {
             size="96x96",
             output_format="png",
             deadline_s=30.0,
+        ),
+        Suite(
+            "smoke",
+            "each offering's cheapest request (python -m bench smoke)",
+            deadline_s=120.0,
+            is_cheapest=True,
         ),
     )
 }

@@ -65,9 +65,9 @@ DEFAULT_KEY_ENV = {
     "openai_images": "OPENAI_API_KEY",
 }
 _CANCEL_TIMEOUT_S = 5.0
-# Decoding a large image takes milliseconds; off the event loop it cannot delay the
-# timestamps of other requests in flight (Pillow releases the GIL while decoding).
-_DECODE_IN_THREAD_BYTES = 32 * 1024
+# Decoding an image takes up to milliseconds; off the event loop it cannot delay the
+# requests and timestamps of others in flight (Pillow releases the GIL while decoding).
+_DECODE_IN_THREAD_BYTES = 0
 
 
 def resolve_kind(name: str) -> str:

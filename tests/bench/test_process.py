@@ -76,6 +76,8 @@ def test_killing_the_runner_keeps_every_finished_sample_and_frees_the_lock(
     assert len(finished_by_server - stored) <= 3 * 2, "more lost than the requests in flight"
     crashed = BenchRun.objects.get()
     assert crashed.status == "running"
+    stored_costs = sum(sample.cost_usd or 0 for sample in crashed.samples.all())
+    assert stored_costs > 0 and crashed.spent_usd == stored_costs
 
     follow_up = bench_process(database_url, media_root, simulator, "--repeat", "1")
     out, err = follow_up.communicate(timeout=60)
@@ -190,3 +192,40 @@ def test_the_cli_refuses_unknown_offerings_and_bad_provider_urls(database_url, m
     assert unknown == 2 and "no active offering matches nope/none" in err
     assert "simulated/sim-bfl" in err
     assert bad_url == 2 and "--provider-url wants SLUG=http(s)://" in err
+
+
+def test_a_sigterm_at_any_moment_of_the_first_seconds_leaves_every_run_row_terminal(
+    database_url, media_root, simulator
+):
+    set_profile(simulator, fast_profile({"processing_ms": 80}))
+    simulated_catalog(("openai_images", "replicate"))
+    challenge("fox")
+    # Blind delays over the first two seconds, then SIGTERMs aimed just after the run row
+    # is inserted (its "run N:" line), where the runner is still setting up.
+    tries = [("blind", index * 0.2) for index in range(10)]
+    tries += [("after the run row", index * 0.003) for index in range(10)]
+
+    for trigger, delay_s in tries:
+        process = bench_process(
+            database_url,
+            media_root,
+            simulator,
+            "--repeat",
+            "20",
+            "--concurrency",
+            "2",
+            "--grace-s",
+            "0.3",
+        )
+        if trigger != "blind":
+            read_until(process.stdout, lambda seen: seen[-1].startswith("run "))
+        time.sleep(delay_s)
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+        assert "Traceback" not in err, err
+
+    runs = list(BenchRun.objects.values_list("status", "note"))
+    assert len(runs) >= 10, "too few runs started to test anything"
+    # A row the next run had to close as "runner died" was left running by its own run.
+    assert all(status in ("finished", "interrupted") for status, _ in runs), runs
+    assert not [note for _, note in runs if "runner died" in note], runs

@@ -183,7 +183,7 @@ def test_progress_is_a_redrawn_bar_on_a_terminal_and_plain_lines_otherwise(
 ):
     import io
 
-    from bench.runner import _Progress
+    from bench.writer import Progress
 
     simulated_catalog(("openai_images",))
     challenge("fox")
@@ -196,4 +196,42 @@ def test_progress_is_a_redrawn_bar_on_a_terminal_and_plain_lines_otherwise(
     assert "\r\033[K[" in terminal.getvalue() and "2/2" in terminal.getvalue()
     lines = [line for line in log.getvalue().splitlines() if line.startswith("sample ")]
     assert len(lines) == 2 and all(" simulated/sim-openai-images fox ok " in line for line in lines)
-    assert _Progress(3, None).is_tty is False
+    assert Progress(3, None).is_tty is False
+
+
+def test_images_are_decoded_off_the_event_loop_whatever_their_size(
+    database_url, media_root, simulator, monkeypatch
+):
+    import threading
+
+    import bench.providers
+
+    decoded_on = []
+    inspect_image = bench.providers.inspect_image
+
+    def spy(data):
+        decoded_on.append(threading.current_thread())
+        return inspect_image(data)
+
+    monkeypatch.setattr(bench.providers, "inspect_image", spy)
+    simulated_catalog(("openai_images", "replicate"))
+    challenge("fox")
+
+    summary = run(database_url, media_root, simulator, repeat=2)  # 96x96 PNGs, a few KB
+
+    assert summary.counts == {"ok": 4} and len(decoded_on) == 4
+    assert threading.main_thread() not in decoded_on
+
+
+def test_a_ramp_spreads_the_first_requests_instead_of_sending_them_together(
+    database_url, media_root, simulator
+):
+    set_profile(simulator, fast_profile({"processing_ms": 1000}))
+    simulated_catalog(("openai_images",))
+    challenge("fox")
+
+    run(database_url, media_root, simulator, repeat=5, concurrency=5, ramp_s=0.8)
+
+    sent = sorted(job.received_ns for job in simulator.simulator.jobs.values())
+    gaps_s = [(later - earlier) / 1e9 for earlier, later in zip(sent, sent[1:], strict=False)]
+    assert len(sent) == 5 and all(gap > 0.1 for gap in gaps_s), gaps_s

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
-    help = "Run the benchmark runner (run, probe, simulate, stats) against this site's database."
+    help = "Run the benchmark runner (run, smoke, probe, simulate, stats) on this site's database."
 
     def add_arguments(self, parser):
         parser.add_argument("bench_args", nargs=argparse.REMAINDER, help="bench's own arguments")

@@ -1,6 +1,6 @@
 """Measurement-quality benchmark: how exact are the runner's timings, and is it fast enough?
 
-    python -m bench.quality [--quick] [--json]
+    python -m tests.benchmarks.measurement_quality [--quick] [--json]
 
 Not a test: it prints figures. It starts the simulator in a separate process (so
 its work does not share the runner's event loop; with two or more cores each
@@ -61,7 +61,7 @@ THROUGHPUT_SUITE = Suite("throughput", "256x256 JPEG", size="256x256", output_fo
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.quality", description=__doc__.split("\n")[0]
+        prog="python -m tests.benchmarks.measurement_quality", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--quick", action="store_true", help="fewer requests (a smoke run)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -312,7 +312,7 @@ class _simulator:
 
     def __enter__(self) -> str:
         code = (
-            "import os, sys; from bench.quality import _pin; _pin(1); "
+            "import os, sys; from tests.benchmarks.measurement_quality import _pin; _pin(1); "
             "from bench.cli import main; sys.exit(main(sys.argv[1:]))"
         )
         self.process = subprocess.Popen(
