@@ -18,8 +18,9 @@ STUFFER = "5" * 64
 
 @pytest.fixture
 def arena(db):
-    """Five models over six challenges, and an honest (simulated) crowd of 900 votes."""
-    world = build_arena(models=5, challenges=6)
+    """Five models over six challenges (four images each, so a stuffer finds enough fresh
+    matchups under the arena's no-repeat rules), and an honest (simulated) crowd of 900 votes."""
+    world = build_arena(models=5, challenges=6, images=4)
     simulate_crowd(votes=900, seed=3)
     return world
 
@@ -36,6 +37,8 @@ def stuff(voter: str, model_id: int, votes: int) -> int:
     cast = 0
     for _ in range(votes * 20):
         matchup = services.serve_matchup(voter=voter, mode=ArenaMode.TEXT_TO_IMAGE)
+        if matchup is None:  # nothing fresh left for this voter
+            break
         if model_id not in (matchup.model_a_id, matchup.model_b_id):
             continue
         outcome = "a" if matchup.model_a_id == model_id else "b"

@@ -163,16 +163,8 @@ def test_without_javascript_a_new_voter_sees_the_arena_and_is_told_voting_needs_
 def test_a_voter_whose_browser_passed_the_check_can_vote_with_the_plain_form(
     live_server, browser, arena
 ):
-    with_script = browser.new_context()
-    first = with_script.new_page()
-    first.goto(live_server.url + "/arena/")
-    # arena.js solves the proof of work on load and drops the marker once accepted.
-    first.wait_for_function("() => !document.querySelector('#arena').dataset.needsProof")
-    cookies = with_script.cookies()
-    with_script.close()
-
     context = browser.new_context(java_script_enabled=False)
-    context.add_cookies(cookies)
+    context.add_cookies(proven_cookies(browser, live_server.url))
     page = context.new_page()
     page.goto(live_server.url + "/arena/")
     first_action = page.get_attribute("#vote-form", "action")
@@ -220,10 +212,23 @@ def show_challenge(settings, tmp_path):
     return show
 
 
-def open_arena(browser, url, size, *, javascript=True):
+def proven_cookies(browser, base_url):
+    """The cookies of a voter whose browser has passed the proof of work."""
+    with_script = browser.new_context()
+    page = with_script.new_page()
+    page.goto(base_url + "/arena/")
+    # arena.js solves the proof of work on load and drops the marker once accepted.
+    page.wait_for_function("() => !document.querySelector('#arena').dataset.needsProof")
+    cookies = with_script.cookies()
+    with_script.close()
+    return cookies
+
+
+def open_arena(browser, url, size, *, javascript=True, cookies=()):
     context = browser.new_context(
         viewport={"width": size[0], "height": size[1]}, java_script_enabled=javascript
     )
+    context.add_cookies(list(cookies))
     page = context.new_page()
     page.goto(url)
     if javascript:
@@ -338,7 +343,9 @@ def test_without_javascript_no_keyboard_hint_shows_and_the_page_still_fits(
     live_server, browser, arena, artifacts_dir
 ):
     size = DESKTOPS[0]
-    page = open_arena(browser, live_server.url + "/arena/", size, javascript=False)
+    # A voter whose browser passed the proof of work once may vote with the plain form.
+    cookies = proven_cookies(browser, live_server.url)
+    page = open_arena(browser, live_server.url + "/arena/", size, javascript=False, cookies=cookies)
     page.screenshot(path=str(artifacts_dir / "arena-no-javascript-1366x768.png"))
     assert page.locator(".shortcuts").count() == 1
     assert not page.locator(".shortcuts").is_visible()

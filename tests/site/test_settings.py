@@ -93,7 +93,12 @@ def test_the_deploy_check_passes_behind_a_proxy_that_redirects_to_https():
     """The README's proxy setup (issue 12: W008 failed the check with SECURE_SSL_REDIRECT=0)."""
     for proxy in (
         {"PROXY_REDIRECTS_HTTPS": "1"},
-        {"PROXY_REDIRECTS_HTTPS": "1", "SECURE_SSL_REDIRECT": "0", "TRUST_X_FORWARDED_PROTO": "1"},
+        {
+            "PROXY_REDIRECTS_HTTPS": "1",
+            "SECURE_SSL_REDIRECT": "0",
+            "TRUST_X_FORWARDED_PROTO": "1",
+            "ARENA_TRUSTED_PROXIES": "10.0.0.1",
+        },
     ):
         result = run_manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION, **proxy)
         assert result.returncode == 0, result.stdout + result.stderr
