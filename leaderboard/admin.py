@@ -21,6 +21,7 @@ from leaderboard.models import (
     Provider,
     Vote,
     VoterExclusion,
+    VoterIdentity,
 )
 
 
@@ -175,7 +176,8 @@ class BenchSampleAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyFactsAdmin(admin.ModelAdmin):
-    """Matchups and votes are facts: the admin shows them and never edits or deletes them."""
+    """Matchups, votes, API requests and voter identities are facts: the admin shows them
+    and never edits or deletes them."""
 
     def has_add_permission(self, request):
         return False
@@ -371,7 +373,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiRequest)
-class ApiRequestAdmin(admin.ModelAdmin):
+class ApiRequestAdmin(ReadOnlyFactsAdmin):
     """Every call to the API, read-only; its upstream attempts are gateway BenchSamples."""
 
     list_display = [
@@ -382,31 +384,9 @@ class ApiRequestAdmin(admin.ModelAdmin):
     list_select_related = ["api_key", "image_model"]
     date_hierarchy = "created_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-# Voter identities the arena issued after a proof of work (read-only: facts).
-from leaderboard.models import VoterIdentity  # noqa: E402
-
 
 @admin.register(VoterIdentity)
-class VoterIdentityAdmin(admin.ModelAdmin):
+class VoterIdentityAdmin(ReadOnlyFactsAdmin):
     list_display = ["voter", "network_hash", "created_at"]
     search_fields = ["voter", "network_hash"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
