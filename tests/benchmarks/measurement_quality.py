@@ -416,6 +416,7 @@ def _seed_catalog(database_url: str, kinds, base_url: str) -> None:
                     is_active=True,
                     pricing=json.dumps({"unit": "image", "usd": "0.01"}),
                     sizes=json.dumps({}),
+                    capabilities=json.dumps({}),
                 )
             )
     engine.dispose()

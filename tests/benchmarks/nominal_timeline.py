@@ -410,6 +410,7 @@ def _seed(database_url: str, base_url: str) -> None:
             is_active=True,
             pricing=json.dumps({"unit": "image", "usd": "0.01"}),
             sizes=json.dumps({}),
+            capabilities=json.dumps({}),
         )
     engine.dispose()
 
