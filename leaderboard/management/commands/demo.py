@@ -59,6 +59,11 @@ class Command(BaseCommand):
         self.say(str(refresh_offering_stats()))
         self.say(f"demo ready in {time.monotonic() - started:.1f} s")
         if serve:
+            from leaderboard.arena.pool import clear_cache
+
+            # The crowd filled this process's arena cache before the ratings existed;
+            # the site it serves must start from the fresh leaderboard.
+            clear_cache()
             with simulated_provider_running(self.say):
                 call_command("runserver", addrport, use_reloader=False)
 
