@@ -27,6 +27,19 @@ from leaderboard.sizes import SizeError, SizeRules, parse_pixels, parse_ratio, p
 FORMATS = ("jpeg", "png", "webp")
 # Fields adapters send by default that an endpoint may not take; left out when it does not.
 OPTIONAL_FIELDS = frozenset({"resolution", "output_format", "seed"})
+# Names the endpoints' schemas give their reference images, lists first. Replicate:
+# FLUX.2 `input_images`, Nano Banana and Seedream `image_input`, Kontext `input_image`,
+# Qwen `image` (https://replicate.com/<owner>/<model>/api/schema); fal: `image_urls`,
+# Kontext `image_url` (https://fal.ai/models/<endpoint>/api).
+REFERENCE_FIELDS = (
+    "input_images",
+    "image_input",
+    "image_urls",
+    "input_image",
+    "image_url",
+    "image",
+)
+LIST_REFERENCE_FIELDS = frozenset({"input_images", "image_input", "image_urls"})
 # Lossy requests fall back to the other lossy format first, lossless ones to png.
 _FALLBACKS = {"webp": ("jpeg", "png"), "jpeg": ("webp", "png"), "png": ("webp", "jpeg")}
 _KEYS = ("formats", "params", "source")
@@ -81,6 +94,10 @@ class Capabilities:
         if not self.params:
             return frozenset()
         return OPTIONAL_FIELDS - set(self.params)
+
+    def reference_field(self) -> str | None:
+        """The field this endpoint takes reference images in, when ``params`` names one."""
+        return next((name for name in REFERENCE_FIELDS if name in self.params), None)
 
     def output_format(self, requested: str) -> str:
         """The format to ask the endpoint for: ``requested`` if it takes it, else the nearest.

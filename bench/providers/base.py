@@ -22,7 +22,7 @@ from typing import Protocol
 
 import httpx
 
-from bench.capabilities import Capabilities
+from bench.capabilities import LIST_REFERENCE_FIELDS, Capabilities
 from bench.http import Reply
 from bench.timing import ms_between, parse_retry_after
 from leaderboard.pricing import PricingRule
@@ -79,6 +79,8 @@ class ImageRequest:
     take labels, and table sizes of those that take both). ``references`` turn the
     request into an edit. ``omit`` names optional fields the endpoint does not take
     (``resolution`` on a single-tier model, ``output_format`` where it has none).
+    ``reference_field`` is the endpoint's own name for reference images where one
+    protocol's models differ (Replicate); None keeps the protocol's usual name.
     ``extra`` fields are passed through to the provider unchanged.
     """
 
@@ -93,10 +95,18 @@ class ImageRequest:
     references: tuple[ReferenceImage, ...] = ()
     extra: Mapping = field(default_factory=dict)
     omit: frozenset[str] = frozenset()
+    reference_field: str | None = None
 
     @property
     def is_edit(self) -> bool:
         return bool(self.references)
+
+    def references_as(self, default_field: str) -> tuple[str, list[str] | str]:
+        """The reference images as ``data:`` URIs under the endpoint's field name: a list,
+        or the one image where the field takes a single image (Kontext's)."""
+        name = self.reference_field or default_field
+        images = [ref.data_uri() for ref in self.references]
+        return name, images if name in LIST_REFERENCE_FIELDS else images[0]
 
     @classmethod
     def for_offering(
@@ -123,6 +133,7 @@ class ImageRequest:
             if "output_format" in fields:
                 fields["output_format"] = capabilities.output_format(fields["output_format"])
             fields.setdefault("omit", capabilities.omitted_fields())
+            fields.setdefault("reference_field", capabilities.reference_field())
         return cls(
             prompt=prompt,
             width=image_size.width,

@@ -177,7 +177,8 @@ def build_input(request: ImageRequest) -> dict:
     if request.seed is not None:
         data["seed"] = request.seed
     if request.references:
-        data["image_urls"] = [ref.data_uri() for ref in request.references]
+        name, images = request.references_as("image_urls")
+        data[name] = images
     for name in request.omit:
         data.pop(name, None)
     data.update(request.extra)

@@ -137,7 +137,8 @@ class ReplicateAdapter:
 
 
 def build_input(request: ImageRequest) -> dict:
-    """Replicate's input for FLUX.2-style models from a normalized request."""
+    """Replicate's input from a normalized request (FLUX.2's field names unless the
+    offering's capabilities name the model's own reference field)."""
     data: dict = {"prompt": request.prompt, "output_format": _FORMATS[request.output_format]}
     if request.custom_size:
         data.update(aspect_ratio="custom", width=request.width, height=request.height)
@@ -149,7 +150,8 @@ def build_input(request: ImageRequest) -> dict:
     if request.seed is not None:
         data["seed"] = request.seed
     if request.references:
-        data["input_images"] = [ref.data_uri() for ref in request.references]
+        name, images = request.references_as("input_images")
+        data[name] = images
     for name in request.omit:
         data.pop(name, None)
     data.update(request.extra)

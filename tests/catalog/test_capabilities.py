@@ -11,7 +11,7 @@ import pytest
 
 from bench import simulator_limits
 from bench.capabilities import Capabilities, check_body
-from bench.providers import ADAPTERS, ImageRequest
+from bench.providers import ADAPTERS, ImageRequest, ReferenceImage
 from leaderboard.sizes import SizeRules, size_table
 
 CATALOG = json.loads((Path(__file__).parents[2] / "fixtures" / "catalog.json").read_text())
@@ -95,3 +95,38 @@ def test_the_successors_named_by_the_openai_client_are_in_the_catalog():
     successors = {m["slug"] for m in MODELS.values() if m["vendor"] == "OpenAI" and m["is_active"]}
 
     assert {"gpt-image-2.5-sunburst", "gpt-image-2.5-flare"} <= successors <= names
+
+
+EDIT_OFFERINGS = [
+    entry
+    for entry in OFFERINGS
+    if entry["fields"]["max_reference_images"]
+    and MODELS[entry["fields"]["image_model"]]["does_edit"]
+]
+
+
+@pytest.mark.parametrize("entry", EDIT_OFFERINGS, ids=offering_id)
+def test_every_edit_offering_sends_its_references_in_the_field_its_endpoint_takes(entry):
+    """Replicate's Nano Banana and Seedream take `image_input`, FLUX.2 `input_images`,
+    Kontext one `input_image`: an edit built for FLUX.2's names was refused before sending."""
+    fields = entry["fields"]
+    kind = fields["endpoint_kind"]
+    rules = SizeRules.from_json(fields["sizes"])
+    capabilities = Capabilities.from_json(fields["capabilities"])
+    count = min(2, fields["max_reference_images"])
+    references = tuple(ReferenceImage(b"\x89PNG", "image/png", 512, 512) for _ in range(count))
+    request = ImageRequest.for_offering(
+        "Put the hat on the man",
+        rules,
+        aspect_ratio="1:1",
+        output_format="png",
+        references=references,
+        capabilities=capabilities,
+    )
+    body = ADAPTERS[kind].body(request, fields["edit_model_id"] or fields["provider_model_id"])
+
+    assert check_body(kind, body, rules, capabilities) == [], body.keys()
+    field = capabilities.reference_field()
+    if kind == "replicate" and field:
+        sent = body[field]
+        assert sent == [ref.data_uri() for ref in references] or sent == references[0].data_uri()
