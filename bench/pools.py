@@ -14,7 +14,7 @@ So every Generation belongs to one pool:
   never served, never shown; the earlier one counts).
 
 No Django here: the runner writes these values through bench/store.py, and
-leaderboard/models.py takes its choices from this module.
+leaderboard/models/catalog.py takes its choices from this module.
 """
 
 from __future__ import annotations

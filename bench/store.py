@@ -1,6 +1,6 @@
 """Reading the catalog and writing runs, samples and generations, through SQLAlchemy Core.
 
-The tables belong to Django's migrations (leaderboard/models.py); they are reflected
+The tables belong to Django's migrations (leaderboard/models/); they are reflected
 here, never redefined. Django's model defaults are not database defaults, so every
 NOT NULL column is written explicitly. Datetimes are UTC: aware for PostgreSQL,
 naive for SQLite (the form Django stores there).

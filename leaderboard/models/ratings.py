@@ -1,0 +1,73 @@
+"""Stored leaderboards: one fit per arena, category and window, with its ratings."""
+
+from django.db import models
+
+from leaderboard.models.catalog import ArenaMode, Category, ImageModel
+
+
+class RatingWindow(models.TextChoices):
+    ALL_TIME = "all", "All time"
+    LAST_30_DAYS = "30d", "Last 30 days"
+
+
+class Leaderboard(models.Model):
+    """One computed leaderboard: an arena mode, a category (or overall), a time window.
+
+    Written by `manage.py ratings`; pages read the current one and never fit on a request.
+    """
+
+    mode = models.CharField(max_length=8, choices=ArenaMode.choices)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.CASCADE, related_name="leaderboards"
+    )
+    window = models.CharField(max_length=4, choices=RatingWindow.choices)
+    computed_at = models.DateTimeField(db_index=True)
+    vote_count = models.PositiveIntegerField()
+    excluded_vote_count = models.PositiveIntegerField(default=0)
+    bootstrap_rounds = models.PositiveIntegerField()
+    seed = models.BigIntegerField()
+    notes = models.JSONField(default=list, blank=True, help_text="What the engine had to say")
+    is_current = models.BooleanField(default=True, db_index=True)
+
+    class Meta:
+        ordering = ["-computed_at"]
+        indexes = [models.Index(fields=["mode", "window", "category", "is_current"])]
+
+    def __str__(self):
+        category = self.category.name if self.category_id else "overall"
+        return f"{self.get_mode_display()} / {category} / {self.get_window_display()}"
+
+
+class Rating(models.Model):
+    """One model's place on one leaderboard: Bradley-Terry rating, 95% interval, rank."""
+
+    leaderboard = models.ForeignKey(Leaderboard, on_delete=models.CASCADE, related_name="ratings")
+    image_model = models.ForeignKey(ImageModel, on_delete=models.CASCADE, related_name="ratings")
+    rating = models.FloatField(null=True, help_text="Null when the model could not be rated")
+    ci_low = models.FloatField(null=True)
+    ci_high = models.FloatField(null=True)
+    rank = models.PositiveIntegerField(null=True)
+    votes = models.PositiveIntegerField()
+    wins = models.PositiveIntegerField()
+    losses = models.PositiveIntegerField()
+    ties = models.PositiveIntegerField()
+    both_bad = models.PositiveIntegerField(default=0)
+    win_rate = models.FloatField(null=True)
+    is_provisional = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=200, blank=True, help_text="Why a rating is missing or special"
+    )
+    elo_history = models.JSONField(
+        default=list, blank=True, help_text="Online Elo over time: [[iso date, rating], ...]"
+    )
+
+    class Meta:
+        ordering = ["rank", "-rating"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["leaderboard", "image_model"], name="one_rating_per_board"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.image_model_id}: {self.rating}"
