@@ -17,20 +17,13 @@ from django.urls import reverse
 from bench.stats import fastest_sentence
 from leaderboard.models import ArenaMode, RatingWindow, SampleStatus
 from leaderboard.pages import queries
+from leaderboard.pages.board_queries import BoardInfo, RatingInfo, Tally
 from leaderboard.pages.cache import current_snapshot
+from leaderboard.pages.catalog_queries import ChallengeInfo, ModelInfo, OfferingInfo, ProviderInfo
 from leaderboard.pages.charts import Series
 from leaderboard.pages.landscape import METRICS, Landscape, build_landscape
 from leaderboard.pages.params import BadQuery, BoardQuery
-from leaderboard.pages.queries import (
-    BoardInfo,
-    ChallengeInfo,
-    ModelInfo,
-    OfferingInfo,
-    ProviderInfo,
-    RatingInfo,
-    StatsInfo,
-    Tally,
-)
+from leaderboard.pages.stats_queries import StatsInfo
 
 MODE_LABELS = dict(ArenaMode.choices)
 MODE_PHRASES = {ArenaMode.TEXT_TO_IMAGE: "text-to-image", ArenaMode.EDIT: "image editing"}
