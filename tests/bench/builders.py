@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
@@ -123,3 +124,13 @@ def fast_profile(default=None, models=None, **top) -> dict:
     }
     base.update(default or {})
     return {"seed": 3, "default": base, "models": models or {}, **top}
+
+
+def settled_truth(simulator, job_id: str) -> dict:
+    """The job's ground truth once the server thread has stamped its last byte: the client
+    can finish reading before the server's send() returns and stamps it."""
+    job = simulator.simulator.jobs[job_id]
+    waited_until = time.monotonic() + 2
+    while job.last_byte_ns is None and time.monotonic() < waited_until:
+        time.sleep(0.001)
+    return job.truth()

@@ -6,7 +6,6 @@ No database: adapters are usable on their own (the API gateway calls them too).
 import asyncio
 import io
 import socket
-import time
 from decimal import Decimal
 
 import pytest
@@ -15,7 +14,7 @@ from PIL import Image
 from bench.providers import Endpoint, ImageRequest, ReferenceImage, generate, protocol_base_url
 from bench.simulator import Profile
 from leaderboard.pricing import PricingRule
-from tests.bench.builders import ALL_KINDS, MODEL_IDS, fast_profile
+from tests.bench.builders import ALL_KINDS, MODEL_IDS, fast_profile, settled_truth
 
 PRICING = PricingRule.from_json({"unit": "image", "usd": "0.04"})
 
@@ -51,16 +50,6 @@ def test_a_successful_request_returns_a_decoded_image_with_times_and_cost(kind, 
     assert 80 <= result.ttfb_ms < result.generation_ms
     assert result.generation_ms - result.ttfb_ms >= 14  # the injected transfer time
     assert result.started_at is not None and result.submit_ttfb_ms > 0
-
-
-def settled_truth(simulator, job_id: str) -> dict:
-    """The job's ground truth once the server thread has stamped its last byte: the client
-    can finish reading before the server's send() returns and stamps it."""
-    job = simulator.simulator.jobs[job_id]
-    waited_until = time.monotonic() + 2
-    while job.last_byte_ns is None and time.monotonic() < waited_until:
-        time.sleep(0.001)
-    return job.truth()
 
 
 @pytest.mark.parametrize("kind", ALL_KINDS)

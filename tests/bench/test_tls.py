@@ -17,7 +17,7 @@ import pytest
 from bench.http import make_client
 from bench.providers import Endpoint, ImageRequest, generate, protocol_base_url
 from bench.simulator import SimulatorThread, server_ssl_context
-from tests.bench.builders import ALL_KINDS, MODEL_IDS, fast_profile
+from tests.bench.builders import ALL_KINDS, MODEL_IDS, fast_profile, settled_truth
 from tests.support import REPO_ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
@@ -89,7 +89,7 @@ def test_every_adapter_works_over_https(https_simulator, certificate):
         ("ok", 256, 256, "")
     ] * len(ALL_KINDS)
     for result in results:
-        truth = https_simulator.simulator.jobs[result.provider_request_id].truth()
+        truth = settled_truth(https_simulator, result.provider_request_id)
         assert result.generation_ms == pytest.approx(
             (truth["last_byte_ns"] - truth["received_ns"]) / 1e6, abs=5
         )
