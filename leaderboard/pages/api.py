@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from leaderboard.csv_cells import neutralize_row
-from leaderboard.pages import presenters, queries
+from leaderboard.pages import chart_data, presenters, queries
 from leaderboard.pages.cache import cached, current_snapshot
 from leaderboard.pages.landscape import METRICS, build_landscape
 from leaderboard.pages.params import BadQuery, BoardQuery, board_query
@@ -321,7 +321,7 @@ def model_payload(slug: str) -> dict:
             }
         )
     history = {
-        series.key: [list(p) for p in series.points] for series in presenters.history_series(slug)
+        series.key: [list(p) for p in series.points] for series in chart_data.history_series(slug)
     }
     offerings = []
     for offering in catalog.offerings_of(slug, active_only=False):

@@ -133,7 +133,7 @@ def measure_cold_charts() -> dict[str, float]:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "leaderboard.settings")
     django.setup()
-    from leaderboard.pages import charts, presenters, queries
+    from leaderboard.pages import chart_data, charts, queries
     from leaderboard.pages.cache import forget_snapshot
 
     def fresh():
@@ -151,10 +151,10 @@ def measure_cold_charts() -> dict[str, float]:
     jobs = {
         "elo-vs-cost": lambda: _landscape_svg("cost"),
         "elo-vs-speed": lambda: _landscape_svg("speed"),
-        "rating-history": lambda: charts.history_svg(presenters.history_series(model), title="h"),
-        "latency-cdf": lambda: charts.latency_cdf_svg(presenters.latency_series(model), title="l"),
+        "rating-history": lambda: charts.history_svg(chart_data.history_series(model), title="h"),
+        "latency-cdf": lambda: charts.latency_cdf_svg(chart_data.latency_series(model), title="l"),
         "provider-success": lambda: charts.success_svg(
-            presenters.success_series(provider), title="s"
+            chart_data.success_series(provider), title="s"
         ),
     }
     result = {}
@@ -170,10 +170,10 @@ def measure_cold_charts() -> dict[str, float]:
 
 
 def _landscape_svg(metric: str) -> str:
-    from leaderboard.pages import charts, presenters
+    from leaderboard.pages import chart_data, charts
     from leaderboard.pages.params import BoardQuery
 
-    landscape, title = presenters.landscape_for_chart(metric, BoardQuery())
+    landscape, title = chart_data.landscape_for_chart(metric, BoardQuery())
     return charts.landscape_svg(landscape, title=title)
 
 

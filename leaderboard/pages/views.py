@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 
 from leaderboard.leaderboards import write_votes_csv
 from leaderboard.models import ArenaMode, Leaderboard
-from leaderboard.pages import charts, model_page, presenters, queries
+from leaderboard.pages import catalog_pages, chart_data, charts, model_page, presenters, queries
 from leaderboard.pages.cache import cached, current_snapshot
 from leaderboard.pages.landscape import METRICS
 from leaderboard.pages.params import BadQuery, board_query
@@ -67,7 +67,7 @@ def leaderboard(request):
 
 @page_view
 def models_index(request):
-    return cached_page("models.html", presenters.models_index_context)
+    return cached_page("models.html", catalog_pages.models_index_context)
 
 
 @page_view
@@ -81,22 +81,22 @@ def model(request, slug):
 
 @page_view
 def providers_index(request):
-    return cached_page("providers.html", presenters.providers_index_context)
+    return cached_page("providers.html", catalog_pages.providers_index_context)
 
 
 @page_view
 def provider(request, slug):
-    return cached_page("provider.html", lambda: presenters.provider_context(slug), slug)
+    return cached_page("provider.html", lambda: catalog_pages.provider_context(slug), slug)
 
 
 @page_view
 def challenges_index(request):
-    return cached_page("challenges.html", presenters.challenges_index_context)
+    return cached_page("challenges.html", catalog_pages.challenges_index_context)
 
 
 @page_view
 def challenge(request, slug):
-    return cached_page("challenge.html", lambda: presenters.challenge_context(slug), slug)
+    return cached_page("challenge.html", lambda: catalog_pages.challenge_context(slug), slug)
 
 
 @page_view
@@ -127,7 +127,7 @@ def landscape_chart(request, version, metric):
         raise BadQuery(f"highlight: there is no model {highlight!r}.", param="highlight")
 
     def draw():
-        landscape, title = presenters.landscape_for_chart(metric, query)
+        landscape, title = chart_data.landscape_for_chart(metric, query)
         return charts.landscape_svg(landscape, title=title, highlight=highlight).encode()
 
     return svg_response(cached("chart-landscape", draw, metric, *query.key, highlight), version)
@@ -139,7 +139,7 @@ def model_history_chart(request, version, slug):
     svg = cached(
         "chart-history",
         lambda: charts.history_svg(
-            presenters.history_series(slug), title=f"{model.name}: rating over time"
+            chart_data.history_series(slug), title=f"{model.name}: rating over time"
         ).encode(),
         slug,
     )
@@ -152,7 +152,7 @@ def model_latency_chart(request, version, slug):
     svg = cached(
         "chart-latency",
         lambda: charts.latency_cdf_svg(
-            presenters.latency_series(slug), title=f"{model.name}: generation time per provider"
+            chart_data.latency_series(slug), title=f"{model.name}: generation time per provider"
         ).encode(),
         slug,
     )
@@ -167,7 +167,7 @@ def provider_success_chart(request, version, slug):
     svg = cached(
         "chart-success",
         lambda: charts.success_svg(
-            presenters.success_series(slug), title=f"{provider.name}: success rate per day"
+            chart_data.success_series(slug), title=f"{provider.name}: success rate per day"
         ).encode(),
         slug,
     )
