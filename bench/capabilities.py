@@ -8,7 +8,7 @@ documented::
      "params": ["prompt", "image_size", "seed", "output_format", "image_urls"],
      "source": ["https://fal.ai/models/fal-ai/flux-2-pro/api"]}
 
-The sizes it takes live in its size rules (``leaderboard.sizes.SizeRules``: ratios,
+The sizes it takes live in its size rules (``bench.sizes.SizeRules``: ratios,
 tiers, custom bounds, multiples, fixed sizes). ``check_body`` reads the body an
 adapter built (the provider's own field names) and lists every way it breaks those
 limits; ``bench.providers.generate`` refuses such a request locally, as ``skipped``
@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from leaderboard.sizes import SizeError, SizeRules, parse_pixels, parse_ratio, parse_tier
+from bench.sizes import SizeError, SizeRules, parse_pixels, parse_ratio, parse_tier
 
 FORMATS = ("jpeg", "png", "webp")
 # Fields adapters send by default that an endpoint may not take; left out when it does not.

@@ -193,7 +193,7 @@ def _smoke(args) -> int:
 def _probe(args) -> int:
     from bench.probe import format_probe, probe
     from bench.providers import DEFAULT_KEY_ENV, resolve_kind
-    from leaderboard.sizes import SizeError
+    from bench.sizes import SizeError
 
     try:
         kind = resolve_kind(args.protocol)

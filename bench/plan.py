@@ -13,11 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 
 from bench.capabilities import Capabilities, CapabilitiesError
+from bench.pricing import PricingError, PricingRule, request_cost_usd
 from bench.providers import Endpoint, ImageRequest, ReferenceImage, protocol_base_url
+from bench.sizes import SizeError, SizeRules, SizeRulesError
 from bench.store import ChallengeRow, OfferingRow
 from bench.suites import Suite
-from leaderboard.pricing import PricingError, PricingRule, request_cost_usd
-from leaderboard.sizes import SizeError, SizeRules, SizeRulesError
 
 
 @dataclass
@@ -143,7 +143,7 @@ def plan_requests(
 
 
 def suite_size(suite: Suite) -> dict:
-    """The size parameters a suite gives ``leaderboard.sizes.normalize_size``."""
+    """The size parameters a suite gives ``bench.sizes.normalize_size``."""
     return dict(size=suite.size, aspect_ratio=suite.aspect_ratio, resolution=suite.resolution)
 
 

@@ -1,6 +1,6 @@
 """Named benchmark suites: the request every offering gets for every challenge.
 
-A suite fixes the size parameters (given to ``leaderboard.sizes.normalize_size``
+A suite fixes the size parameters (given to ``bench.sizes.normalize_size``
 per offering), the output format and the per-request deadline, so that samples of
 one suite are comparable across providers and over time. Seeds change per run.
 """

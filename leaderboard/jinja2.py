@@ -10,7 +10,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from jinja2 import Environment, select_autoescape
 
-from leaderboard.pricing import format_usd
+from bench.pricing import format_usd
 
 DASH = "—"
 

@@ -14,6 +14,7 @@ import httpx
 
 from bench.capabilities import check_body
 from bench.http import exchange, make_client
+from bench.pricing import PricingError, request_cost_usd
 from bench.providers import bfl, fal, openai_images, polling, replicate
 from bench.providers.base import (
     CONNECTION_ERROR,
@@ -33,7 +34,6 @@ from bench.providers.base import (
     ms_after,
     sanitize,
 )
-from leaderboard.pricing import PricingError, request_cost_usd
 
 __all__ = [
     "ADAPTERS",

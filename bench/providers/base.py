@@ -24,9 +24,9 @@ import httpx
 
 from bench.capabilities import LIST_REFERENCE_FIELDS, Capabilities
 from bench.http import Reply
+from bench.pricing import PricingRule
+from bench.sizes import SizeRules, normalize_size
 from bench.timing import ms_between, parse_retry_after
-from leaderboard.pricing import PricingRule
-from leaderboard.sizes import SizeRules, normalize_size
 
 OK = "ok"
 TIMEOUT = "timeout"
@@ -74,7 +74,7 @@ class ImageRequest:
     """A provider-neutral generation request.
 
     ``width``/``height`` are the normalized output size in pixels (see
-    ``leaderboard.sizes``); ``aspect_ratio`` and ``resolution`` are its ratio and tier
+    ``bench.sizes``); ``aspect_ratio`` and ``resolution`` are its ratio and tier
     labels, sent instead of pixels when ``custom_size`` is false (offerings that only
     take labels, and table sizes of those that take both). ``references`` turn the
     request into an edit. ``omit`` names optional fields the endpoint does not take
@@ -120,11 +120,11 @@ class ImageRequest:
         capabilities: Capabilities | None = None,
         **fields,
     ) -> ImageRequest:
-        """A request sized by ``leaderboard.sizes.normalize_size`` for one offering.
+        """A request sized by ``bench.sizes.normalize_size`` for one offering.
 
         With ``capabilities``, an output format the endpoint does not take becomes the
         nearest one it does (``Capabilities.output_format``).
-        Raises ``leaderboard.sizes.SizeError`` for malformed size parameters.
+        Raises ``bench.sizes.SizeError`` for malformed size parameters.
         """
         image_size = normalize_size(
             size_rules, size=size, aspect_ratio=aspect_ratio, resolution=resolution

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leaderboard.sizes import SizeError, dimensions_for
+from bench.sizes import SizeError, dimensions_for
 
 _MAX_SIDE = 4096
 _FAL_PRESETS = {

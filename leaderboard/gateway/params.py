@@ -10,7 +10,7 @@ Each parameter is handled in one of four ways (the reference page's vocabulary):
 - renamed: ``model`` becomes the offering's own model id (URL path or ``model``
   field); ``output_compression`` becomes Replicate's ``output_quality``.
 - converted: ``size``/``aspect_ratio``/``resolution`` go through
-  ``leaderboard.sizes.normalize_size`` to each offering's nearest supported size and
+  ``bench.sizes.normalize_size`` to each offering's nearest supported size and
   leave as BFL ``width``/``height``, fal ``image_size`` or ``aspect_ratio`` +
   ``resolution``, Replicate ``aspect_ratio="custom"`` + ``width``/``height`` or its
   ratio and megapixel tier, OpenAI ``size="WxH"``; ``safety_tolerance`` becomes the
@@ -37,11 +37,11 @@ from django.conf import settings
 from PIL import features
 
 from bench.capabilities import check_body
+from bench.pricing import PricingError, request_cost_usd
 from bench.providers import ADAPTERS, ImageRequest, ReferenceImage
+from bench.sizes import ImageSize, SizeError, SizeRules, normalize_size
 from leaderboard.gateway.errors import BadRequest
 from leaderboard.models import EndpointKind, Offering
-from leaderboard.pricing import PricingError, request_cost_usd
-from leaderboard.sizes import ImageSize, SizeError, SizeRules, normalize_size
 
 MAX_PROMPT_CHARS = 32_000
 MAX_SEED = 2**63 - 1

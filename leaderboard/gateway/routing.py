@@ -25,14 +25,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from bench.capabilities import CapabilitiesError
+from bench.pricing import PricingError
 from bench.providers import Endpoint, GenerationResult, generate, protocol_base_url
 from bench.providers.base import CONNECTION_ERROR, HTTP_4XX, MODERATED
+from bench.sizes import SizeError, SizeRulesError
 from leaderboard.gateway.errors import BadRequest, NoProvider
 from leaderboard.gateway.params import ImageParams, Plan, plan
 from leaderboard.gateway.upstream import upstream
 from leaderboard.models import ArenaMode, ImageModel, Offering, OfferingStats
-from leaderboard.pricing import PricingError
-from leaderboard.sizes import SizeError, SizeRulesError
 
 logger = logging.getLogger(__name__)
 

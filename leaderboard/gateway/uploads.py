@@ -27,7 +27,7 @@ from leaderboard.gateway.errors import BadRequest, TooLarge
 
 MAX_IMAGES = 9
 ACCEPTED_FORMATS = ("PNG", "JPEG", "WEBP")
-MEGAPIXEL = 1024 * 1024  # the price sheets' megapixel (leaderboard/pricing.py)
+MEGAPIXEL = 1024 * 1024  # the price sheets' megapixel (bench/pricing.py)
 
 
 class LimitedUploadHandler(FileUploadHandler):

@@ -8,8 +8,8 @@ from django.db import models
 
 from bench.capabilities import Capabilities, CapabilitiesError
 from bench.pools import ARENA, DUPLICATE, POOLS
-from leaderboard.pricing import PricingError, PricingRule, price_per_image_usd
-from leaderboard.sizes import SizeRules, SizeRulesError
+from bench.pricing import PricingError, PricingRule, price_per_image_usd
+from bench.sizes import SizeRules, SizeRulesError
 
 
 class ArenaMode(models.TextChoices):

@@ -17,12 +17,12 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from bench.pricing import pricing_notes
 from leaderboard.csv_cells import neutralize_row
 from leaderboard.pages import chart_data, presenters, queries
 from leaderboard.pages.cache import cached, current_snapshot
 from leaderboard.pages.landscape import METRICS, build_landscape
 from leaderboard.pages.params import BadQuery, BoardQuery, board_query
-from leaderboard.pricing import pricing_notes
 
 LEADERBOARD_COLUMNS = [
     "rank",

@@ -81,8 +81,8 @@ def synthetic_samples(*, seed: int, per_offering: int = 80) -> int:
     """
     from django.utils import timezone
 
+    from bench.pricing import request_cost_usd
     from leaderboard.models import BenchSample, Offering
-    from leaderboard.pricing import request_cost_usd
 
     rng = random.Random(seed)
     now = timezone.now()

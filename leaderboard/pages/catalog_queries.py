@@ -9,6 +9,8 @@ from decimal import Decimal
 
 from django.core.files.storage import default_storage
 
+from bench.pricing import PricingError, PricingRule, price_per_image_usd
+from bench.sizes import SizeRules, SizeRulesError
 from leaderboard.models import (
     ArenaMode,
     Category,
@@ -19,8 +21,6 @@ from leaderboard.models import (
     Provider,
 )
 from leaderboard.pages.cache import cached
-from leaderboard.pricing import PricingError, PricingRule, price_per_image_usd
-from leaderboard.sizes import SizeRules, SizeRulesError
 
 
 @dataclass(frozen=True)

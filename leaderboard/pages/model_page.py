@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
+from bench.pricing import PricingError, format_usd, pricing_notes, request_cost_usd
+from bench.sizes import size_table
 from leaderboard.models import ArenaMode
 from leaderboard.pages import queries
 from leaderboard.pages.landscape import METRICS, build_landscape
@@ -30,8 +32,6 @@ from leaderboard.pages.presenters import (
     records_of,
     speed_sentence,
 )
-from leaderboard.pricing import PricingError, format_usd, pricing_notes, request_cost_usd
-from leaderboard.sizes import size_table
 
 GALLERY_SIZE = 24
 TOP_MATCHUPS = 10

@@ -11,9 +11,9 @@ from decimal import Decimal
 import pytest
 from PIL import Image
 
+from bench.pricing import PricingRule
 from bench.providers import Endpoint, ImageRequest, ReferenceImage, generate, protocol_base_url
 from bench.simulator import Profile
-from leaderboard.pricing import PricingRule
 from tests.bench.builders import ALL_KINDS, MODEL_IDS, fast_profile, settled_truth
 
 PRICING = PricingRule.from_json({"unit": "image", "usd": "0.04"})

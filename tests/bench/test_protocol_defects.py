@@ -19,7 +19,7 @@ from PIL import Image
 from bench.capabilities import Capabilities
 from bench.probe import probe
 from bench.providers import Endpoint, ImageRequest, generate, protocol_base_url
-from leaderboard.sizes import SizeRules
+from bench.sizes import SizeRules
 from tests.bench.builders import fast_profile
 from tests.bench.conftest import set_profile
 

@@ -12,7 +12,7 @@ import pytest
 from bench import simulator_limits
 from bench.capabilities import Capabilities, check_body
 from bench.providers import ADAPTERS, ImageRequest, ReferenceImage
-from leaderboard.sizes import SizeRules, size_table
+from bench.sizes import SizeRules, size_table
 
 CATALOG = json.loads((Path(__file__).parents[2] / "fixtures" / "catalog.json").read_text())
 OFFERINGS = [entry for entry in CATALOG if entry["model"] == "leaderboard.offering"]

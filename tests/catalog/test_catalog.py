@@ -6,6 +6,8 @@ from django.core.management import call_command
 from django.db.models import ProtectedError
 from django.utils import timezone
 
+from bench.pricing import price_per_image_usd
+from bench.sizes import normalize_size
 from leaderboard.models import (
     ArenaMode,
     Category,
@@ -15,8 +17,6 @@ from leaderboard.models import (
     Provider,
     Vote,
 )
-from leaderboard.pricing import price_per_image_usd
-from leaderboard.sizes import normalize_size
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +66,7 @@ def test_every_offering_has_a_valid_price_and_size_rule(catalog):
 def test_flux2_pro_costs_what_the_bfl_price_sheet_says(catalog):
     offering = Offering.objects.get(provider__slug="bfl", image_model__slug="flux.2-pro")
     # $0.03 first megapixel + $0.015 for the 1 MP reference (BFL's own worked example).
-    from leaderboard.pricing import request_cost_usd
+    from bench.pricing import request_cost_usd
 
     cost = request_cost_usd(offering.pricing_rule, 1024, 1024, reference_sizes=[(1024, 1024)])
     assert str(cost.normalize()) == "0.045"

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from leaderboard.pricing import (
+from bench.pricing import (
     PricingError,
     PricingRule,
     billed_megapixels,

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import pytest
 
-from leaderboard.sizes import (
+from bench.sizes import (
     ImageSize,
     SizeError,
     SizeRules,

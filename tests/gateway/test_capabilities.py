@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bench.providers import ADAPTERS
+from bench.sizes import SizeError
 from leaderboard.gateway.params import parse_params, plan
 from leaderboard.models import ImageModel, Offering, Provider
-from leaderboard.sizes import SizeError
 
 CATALOG = json.loads((Path(__file__).parents[2] / "fixtures" / "catalog.json").read_text())
 

@@ -6,10 +6,10 @@ Pure: unsaved catalog rows and the adapters' own body builders, no database.
 import pytest
 
 from bench.providers import bfl, fal, openai_images, replicate
+from bench.sizes import SizeError
 from leaderboard.gateway.errors import BadRequest
 from leaderboard.gateway.params import parse_params, plan
 from leaderboard.models import Offering, Provider
-from leaderboard.sizes import SizeError
 from tests.gateway.builders import FLUX_SIZES, PER_MEGAPIXEL
 
 LABEL_SIZES = {"ratios": ["1:1", "16:9", "4:3"], "tiers": ["1K", "2K"], "custom": False}
