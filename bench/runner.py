@@ -30,6 +30,7 @@ from typing import TextIO
 from bench.config import SIMULATOR_URL_ENV, locations
 from bench.http import make_client
 from bench.lock import LockHeld, RunLock
+from bench.offloop import OffLoop
 from bench.plan import Task, plan_requests, provider_keys
 from bench.providers import (
     OK,
@@ -40,7 +41,7 @@ from bench.providers import (
 from bench.store import SampleRecord, Store
 from bench.suites import Suite, get_suite
 from bench.timing import utc_now
-from bench.writer import STORE_RETRY_S, Progress, SampleWriter, retrying
+from bench.writer import STORE_RETRY_S, Progress, retrying
 
 SIMULATED_PROVIDER = "simulated"
 # The writer thread holds the GIL for up to the switch interval (5 ms by default)
@@ -196,7 +197,7 @@ async def run_benchmark_async(
             f"{len({task.offering.id for task in tasks})} offerings, concurrency {concurrency}"
         )
         progress = Progress(len(tasks), progress_stream)
-        writer = SampleWriter(store, where.media_root, progress)
+        writer = OffLoop(where.database_url, where.media_root, progress)
         sys.setswitchinterval(min(switch_interval, _SWITCH_INTERVAL_S))
         # A full collection over everything loaded so far pauses the loop for tens of
         # milliseconds; frozen objects are skipped, so collections stay short.
@@ -208,7 +209,7 @@ async def run_benchmark_async(
                 tasks, run_id, writer, concurrency, cap, lock, signals, say, ramp_s
             )
         finally:
-            writer.close()
+            await writer.close()
             progress.close()
 
         status, notes = "finished", []
@@ -228,7 +229,8 @@ async def run_benchmark_async(
             notes.append(f"{state.internal_errors} requests hit an internal error (see log)")
         if writer.error is not None:
             status = "failed"
-            notes.append(f"storing samples failed: {type(writer.error).__name__}")
+            name = getattr(writer.error, "name", type(writer.error).__name__)
+            notes.append(f"storing samples failed: {name}")
         note = "; ".join(notes)
         _finish(store, run_id, status, note)
         open_run_id = None
@@ -338,7 +340,7 @@ class _RunState:
 async def _execute(
     tasks: list[Task],
     run_id: int,
-    writer: SampleWriter,
+    writer: OffLoop,
     concurrency: int,
     cap: Decimal | None,
     lock: RunLock,
@@ -407,6 +409,7 @@ async def _execute(
                     task.endpoint,
                     task.request,
                     client=clients[task.offering.provider_slug],
+                    inspect=writer.inspect,
                 )
             except asyncio.CancelledError:
                 state.abandoned += 1

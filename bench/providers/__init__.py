@@ -107,6 +107,7 @@ async def generate(
     request: ImageRequest,
     *,
     client: httpx.AsyncClient | None = None,
+    inspect=None,
 ) -> GenerationResult:
     """Run one measured request on the adapter for ``kind``; never raises for provider faults.
 
@@ -118,12 +119,14 @@ async def generate(
     do (``bench.providers.polling``). Success means a 2xx answer, an image that fully decodes, and
     sides within ``endpoint.size_tolerance_px`` of the requested size. The cost is the
     pricing engine's for the output size and the reference images, on success only
-    (what a failed request is billed is not knowable in general).
+    (what a failed request is billed is not knowable in general). ``inspect``, an
+    async ``bytes -> (width, height, MIME type)``, replaces the decoding thread (the
+    runner decodes in its child process, ``bench.offloop``).
     """
     adapter = ADAPTERS[resolve_kind(kind)]
     if client is None:
         async with make_client(read_timeout_s=endpoint.deadline_s) as own_client:
-            return await generate(kind, endpoint, request, client=own_client)
+            return await generate(kind, endpoint, request, client=own_client, inspect=inspect)
 
     measurement = Measurement()
     result = GenerationResult(
@@ -136,7 +139,9 @@ async def generate(
     try:
         async with asyncio.timeout(endpoint.deadline_s):
             fetched = await adapter.fetch(client, endpoint, request, measurement)
-        if len(fetched.data) > _DECODE_IN_THREAD_BYTES:
+        if inspect is not None:
+            width, height, content_type = await inspect(fetched.data)
+        elif len(fetched.data) > _DECODE_IN_THREAD_BYTES:
             width, height, content_type = await asyncio.to_thread(inspect_image, fetched.data)
         else:
             width, height, content_type = inspect_image(fetched.data)
