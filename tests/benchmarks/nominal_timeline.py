@@ -23,7 +23,8 @@ with the server's own lateness removed (the server records when it meant to writ
 each answer and when it did; its wake-ups are ~0.5 ms late on an idle machine,
 far more on a busy one). "GET lag" is how long after the POST's answer left the
 server the GET arrived: the runner's reaction time, the figure the issue was about.
-The runner itself is the product's (lock, database, image files, writer thread),
+The runner itself is the product's (lock, database, image files, and its child
+process that decodes and stores, ``bench.offloop``),
 with its first requests spread over one nominal request time (``ramp_s``): with
 fixed delays, workers that start together stay in lockstep for ever, and every
 round ends in a burst of simultaneous answers that the last ones wait out (at
@@ -39,6 +40,7 @@ import io
 import json
 import os
 import random
+import resource
 import selectors
 import socket
 import subprocess
@@ -258,6 +260,8 @@ async def _measure(
     database_url, media_root, base_url, concurrency, requests, side, ramp_s=0.0
 ) -> dict:
     loop_cpu_s, process_cpu_s = time.thread_time(), time.process_time()
+    # The runner's decoding and storing child has been waited for when the run returns.
+    children_cpu_s = _children_cpu_s()
     summary = await run_benchmark_async(
         database_url,
         media_root,
@@ -270,6 +274,7 @@ async def _measure(
     )
     loop_cpu_s = time.thread_time() - loop_cpu_s
     other_cpu_s = time.process_time() - process_cpu_s - loop_cpu_s
+    other_cpu_s += _children_cpu_s() - children_cpu_s
     async with httpx.AsyncClient(timeout=60) as client:
         jobs = {
             job["id"]: job for job in (await client.get(f"{base_url}/_nominal/jobs")).json()["jobs"]
@@ -308,11 +313,16 @@ async def _measure(
         "ok": len(figures["ttfb"]),
         "elapsed_s": round(summary.elapsed_s, 2),
         "load_average_1min": round(os.getloadavg()[0], 2),
-        # CPU per request: the event loop's thread, and everything else in the process.
+        # CPU per request: the event loop's thread, and the rest (other threads, the child).
         "loop_cpu_ms": round(loop_cpu_s * 1000 / max(1, len(rows)), 3),
         "other_cpu_ms": round(other_cpu_s * 1000 / max(1, len(rows)), 3),
         **{f"{key}_ms": _figures(values) for key, values in figures.items()},
     }
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _figures(values: list[float]) -> dict:
