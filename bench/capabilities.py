@@ -8,6 +8,9 @@ documented::
      "params": ["prompt", "image_size", "seed", "output_format", "image_urls"],
      "source": ["https://fal.ai/models/fal-ai/flux-2-pro/api"]}
 
+An endpoint that takes its size tier under another name than ``resolution`` says so
+in ``tier_param`` (Replicate's Seedream 4: ``"size": "2K"``).
+
 The sizes it takes live in its size rules (``bench.sizes.SizeRules``: ratios,
 tiers, custom bounds, multiples, fixed sizes). ``check_body`` reads the body an
 adapter built (the provider's own field names) and lists every way it breaks those
@@ -43,6 +46,7 @@ LIST_REFERENCE_FIELDS = frozenset({"input_images", "image_input", "image_urls"})
 # Lossy requests fall back to the other lossy format first, lossless ones to png.
 _FALLBACKS = {"webp": ("jpeg", "png"), "jpeg": ("webp", "png"), "png": ("webp", "jpeg")}
 _KEYS = ("formats", "params", "source")
+_TIER_PARAMS = ("resolution", "size")
 
 
 class CapabilitiesError(ValueError):
@@ -59,8 +63,13 @@ class Capabilities:
     formats: tuple[str, ...] = FORMATS
     params: tuple[str, ...] = ()
     source: tuple[str, ...] = ()
+    tier_param: str = "resolution"
 
     def __post_init__(self) -> None:
+        if self.tier_param not in _TIER_PARAMS:
+            raise CapabilitiesError(
+                f"tier_param must be one of {', '.join(_TIER_PARAMS)}, got {self.tier_param!r}"
+            )
         for name in _KEYS:
             value = getattr(self, name)
             if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
@@ -79,15 +88,20 @@ class Capabilities:
             return cls()
         if not isinstance(data, Mapping):
             raise CapabilitiesError(f"capabilities must be a JSON object, got {data!r}")
-        unknown = sorted(set(data) - set(_KEYS))
+        allowed = (*_KEYS, "tier_param")
+        unknown = sorted(set(data) - set(allowed))
         if unknown:
             raise CapabilitiesError(
-                f"unknown keys in capabilities: {', '.join(unknown)} (allowed: {', '.join(_KEYS)})"
+                f"unknown keys in capabilities: {', '.join(unknown)} "
+                f"(allowed: {', '.join(allowed)})"
             )
-        return cls(**{key: data[key] for key in _KEYS if key in data})
+        return cls(**{key: data[key] for key in allowed if key in data})
 
     def to_json(self) -> dict:
-        return {key: list(getattr(self, key)) for key in _KEYS}
+        data: dict = {key: list(getattr(self, key)) for key in _KEYS}
+        if self.tier_param != "resolution":
+            data["tier_param"] = self.tier_param
+        return data
 
     def omitted_fields(self) -> frozenset[str]:
         """The optional fields to leave out of requests (those ``params`` does not list)."""
@@ -167,11 +181,13 @@ def check_body(
             problems.append(
                 f"output_format {fmt!r} is not one of {', '.join(capabilities.formats)}"
             )
-    problems += _size_problems(kind, body, rules)
+    problems += _size_problems(kind, body, rules, capabilities.tier_param)
     return problems
 
 
-def _size_problems(kind: str, body: Mapping, rules: SizeRules) -> list[str]:
+def _size_problems(
+    kind: str, body: Mapping, rules: SizeRules, tier_param: str = "resolution"
+) -> list[str]:
     if kind == "openai_images":
         size = body.get("size")
         if size is None or size == "auto":
@@ -188,13 +204,15 @@ def _size_problems(kind: str, body: Mapping, rules: SizeRules) -> list[str]:
         return _pixel_problems(width, height, rules)
     if kind == "replicate":
         ratio = body.get("aspect_ratio")
+        if tier_param == "size" and body.get("size") == "custom":
+            ratio = "custom"  # Seedream 4 names custom sizes in its tier field
         if ratio == "custom" or "width" in body or "height" in body:
             if ratio != "custom":
                 return ["width/height are only taken with aspect_ratio='custom'"]
             if not rules.custom:
                 return ["the endpoint takes no custom size"]
             return _pixel_problems(body.get("width"), body.get("height"), rules, custom=True)
-        tier = body.get("resolution")
+        tier = body.get(tier_param)
         if tier is not None:
             tier = str(tier).removesuffix(" MP").strip()
         return _label_problems(ratio, tier, rules)

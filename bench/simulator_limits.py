@@ -156,8 +156,22 @@ REPLICATE_FLUX2_RESOLUTIONS = ("match_input_image", "0.5 MP", "1 MP", "2 MP", "4
 REPLICATE_FORMATS = ("webp", "jpg", "png")
 
 
+# Seedream 4 on Replicate takes its tier in ``size`` (1K, 2K by default, 4K, or custom
+# with width/height 1024..4096) and has no ``resolution`` field: Replicate drops unknown
+# inputs, so a ``resolution`` is silently ignored and the image comes at 2K
+# (https://replicate.com/bytedance/seedream-4/versions/e6cff243d7a5e551e1ca2b4bf291413d649c9f1417f9a52c1c0a4fbc36027b83/api).
+_REPLICATE_SEEDREAM4 = re.compile(r"seedream-4$")
+REPLICATE_SEEDREAM4_SIZES = ("1K", "2K", "4K", "custom")
+_REPLICATE_SEEDREAM4_INPUT = frozenset(
+    {"prompt", "image_input", "size", "aspect_ratio", "width", "height", "max_images",
+     "sequential_image_generation", "enhance_prompt"}
+)  # fmt: skip
+
+
 def replicate_refusal(model: str, data: dict) -> Refusal | None:
     """A 422 "Input validation failed" with ``invalid_fields``, as Replicate answers."""
+    if _REPLICATE_SEEDREAM4.search(model):
+        return _seedream4_refusal(data)
     if not _REPLICATE_FLUX2.search(model):
         return None
     ratio = data.get("aspect_ratio", "1:1")
@@ -186,9 +200,30 @@ def replicate_refusal(model: str, data: dict) -> Refusal | None:
     return None
 
 
-def replicate_output_size(data: dict, default: tuple[int, int]) -> tuple[int, int]:
+def _seedream4_refusal(data: dict) -> Refusal | None:
+    size = data.get("size", "2K")
+    if size not in REPLICATE_SEEDREAM4_SIZES:
+        return _replicate("input.size", "enum", "size must be one of 1K, 2K, 4K, custom")
+    for side in ("width", "height"):
+        value = data.get(side)
+        if value is not None and (not isinstance(value, int) or not 1024 <= value <= 4096):
+            kind = "number_gte" if isinstance(value, int) and value < 1024 else "number_lte"
+            return _replicate(f"input.{side}", kind, f"{side} must be within 1024..4096")
+    return None
+
+
+def replicate_known_input(model: str, data: dict) -> dict:
+    """The input as the model reads it: Replicate drops fields its schema does not have."""
+    if _REPLICATE_SEEDREAM4.search(model):
+        data = {key: value for key, value in data.items() if key in _REPLICATE_SEEDREAM4_INPUT}
+        size = data.get("size", "2K")
+        return {**data, "aspect_ratio": "custom"} if size == "custom" else {**data, "size": size}
+    return data
+
+
+def replicate_output_size(data: dict, default: tuple[int, int], model: str = "") -> tuple[int, int]:
     """Custom sizes are rounded to multiples of 32 (the FLUX.2 [pro] schema says so)."""
-    if data.get("aspect_ratio") == "custom":
+    if data.get("aspect_ratio") == "custom" and not _REPLICATE_SEEDREAM4.search(model):
         return _multiple(default[0], 32), _multiple(default[1], 32)
     return default
 
@@ -212,6 +247,23 @@ def _replicate(field: str, kind: str, description: str) -> Refusal:
 # (fal-js libs/client/src/types/endpoints.ts, Flux2ProInput / Flux2MaxInput / Flux2FlexInput).
 _FAL_FLUX2 = re.compile(r"flux[-.]?2", re.IGNORECASE)
 FAL_FLUX2_FORMATS = ("jpeg", "png")
+
+
+# Ideogram 3 and Recraft 3 (text-to-image) on fal take their size as ``image_size`` (a
+# preset or {width, height}, square_hd by default) and have no ``aspect_ratio``; fal's
+# schemas drop unknown fields, so an aspect_ratio is ignored and the image comes square
+# (fal-js endpoints.ts at 381105e, IdeogramV3Input and RecraftV3TextToImageInput).
+_FAL_IMAGE_SIZE_ONLY = re.compile(r"ideogram|recraft", re.IGNORECASE)
+
+
+def fal_known_input(model: str, data: dict) -> dict:
+    """The input as the endpoint reads it: fields its schema does not have are dropped."""
+    if _FAL_IMAGE_SIZE_ONLY.search(model):
+        data = {
+            key: value for key, value in data.items() if key not in ("aspect_ratio", "resolution")
+        }
+        data.setdefault("image_size", "square_hd")
+    return data
 
 
 def fal_refusal(model: str, data: dict) -> Refusal | None:

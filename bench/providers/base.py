@@ -81,6 +81,7 @@ class ImageRequest:
     (``resolution`` on a single-tier model, ``output_format`` where it has none).
     ``reference_field`` is the endpoint's own name for reference images where one
     protocol's models differ (Replicate); None keeps the protocol's usual name.
+    ``tier_param`` is the field the tier label goes in (``Capabilities.tier_param``).
     ``extra`` fields are passed through to the provider unchanged.
     """
 
@@ -96,6 +97,7 @@ class ImageRequest:
     extra: Mapping = field(default_factory=dict)
     omit: frozenset[str] = frozenset()
     reference_field: str | None = None
+    tier_param: str = "resolution"
 
     @property
     def is_edit(self) -> bool:
@@ -134,6 +136,7 @@ class ImageRequest:
                 fields["output_format"] = capabilities.output_format(fields["output_format"])
             fields.setdefault("omit", capabilities.omitted_fields())
             fields.setdefault("reference_field", capabilities.reference_field())
+            fields.setdefault("tier_param", capabilities.tier_param)
         return cls(
             prompt=prompt,
             width=image_size.width,

@@ -140,13 +140,16 @@ def build_input(request: ImageRequest) -> dict:
     """Replicate's input from a normalized request (FLUX.2's field names unless the
     offering's capabilities name the model's own reference field)."""
     data: dict = {"prompt": request.prompt, "output_format": _FORMATS[request.output_format]}
-    if request.custom_size:
+    if request.custom_size and request.tier_param == "size":  # Seedream 4: size="custom"
+        data.update(size="custom", width=request.width, height=request.height)
+    elif request.custom_size:
         data.update(aspect_ratio="custom", width=request.width, height=request.height)
     else:
         data["aspect_ratio"] = request.aspect_ratio or "1:1"
         if request.resolution:
             tier = request.resolution
-            data["resolution"] = tier if tier.upper().endswith("K") else f"{tier} MP"
+            label = tier if tier.upper().endswith("K") else f"{tier} MP"
+            data[request.tier_param] = label
     if request.seed is not None:
         data["seed"] = request.seed
     if request.references:

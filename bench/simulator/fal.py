@@ -78,7 +78,7 @@ class FalProtocol:
         if not isinstance(data, dict) or not data.get("prompt"):
             return None
         refusal = limits.fal_refusal(model, data)
-        width, height = _fal_size(data)
+        width, height = _fal_size(limits.fal_known_input(model, data))
         job = self._new_job(
             request,
             "fal",

@@ -28,7 +28,8 @@ class ReplicateProtocol:
         refusal = limits.replicate_refusal(model, data)
         if refusal:
             return _refusal_response(refusal)
-        width, height = limits.replicate_output_size(data, _replicate_size(data))
+        known = limits.replicate_known_input(model, data)
+        width, height = limits.replicate_output_size(known, _replicate_size(known), model)
         job = self._new_job(
             request,
             "replicate",

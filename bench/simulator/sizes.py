@@ -25,7 +25,9 @@ def _replicate_size(data: dict) -> tuple[int, int]:
         return _clamp(data.get("width") or 1024), _clamp(data.get("height") or 1024)
     if ratio == "match_input_image":
         ratio = "1:1"
-    return _by_ratio(ratio, str(data.get("resolution") or "1 MP"))
+    # Seedream 4 names its tier ``size`` ("2K"); FLUX.2 names it ``resolution`` ("1 MP").
+    tier = data.get("size") if data.get("size") in ("1K", "2K", "4K") else data.get("resolution")
+    return _by_ratio(ratio, str(tier or "1 MP"))
 
 
 def _fal_size(data: dict) -> tuple[int, int]:
