@@ -1,11 +1,11 @@
 """The benchmark run: every selected offering times every matching challenge.
 
 ``run_benchmark`` takes the run lock, records a BenchRun, sends the requests with a
-bounded concurrency (one shared HTTP client per provider), and hands each finished
-sample to a writer thread that commits it at once, with the image saved as a
-content-addressed Generation and the run's ``spent_usd`` raised in the same
-transaction. A crash loses at most the requests in flight and the few milliseconds
-of results not yet committed. A 429 makes that provider's next requests wait
+bounded concurrency (one shared HTTP client per provider), and hands each image to
+decode and each finished sample to its child process (``bench.offloop``), which
+commits it at once, with the image saved as a content-addressed Generation and the
+run's ``spent_usd`` raised in the same transaction. A crash of the runner loses at
+most the requests in flight: the child stores what it was handed, then exits. A 429 makes that provider's next requests wait
 (``Retry-After`` honoured); the spending cap turns the remaining requests into
 ``skipped`` samples. SIGTERM, at any moment of the run, lets in-flight requests
 finish for a grace period, abandons the rest and marks the run interrupted; so does
@@ -44,8 +44,8 @@ from bench.timing import utc_now
 from bench.writer import STORE_RETRY_S, Progress, retrying
 
 SIMULATED_PROVIDER = "simulated"
-# The writer thread holds the GIL for up to the switch interval (5 ms by default)
-# while the event loop waits to stamp a response; 0.5 ms bounds that distortion.
+# Decoding and storing run in a child process; the threads left here (the lock's
+# watchdog, httpx's) hold the GIL briefly, and this caps each wait at 0.5 ms, not 5.
 _SWITCH_INTERVAL_S = 0.0005
 _MAX_BACKOFF_S = 60.0
 
