@@ -168,10 +168,22 @@ _REPLICATE_SEEDREAM4_INPUT = frozenset(
 )  # fmt: skip
 
 
+# Ideogram 3 on Replicate: ``resolution`` is an enum of pixel sizes ("1024x1024", ...,
+# or "None") that overrides aspect_ratio, never a tier label like "1K"
+# (https://replicate.com/ideogram-ai/ideogram-v3-quality/versions/03944eb99122997251eaa29263ada2fbc2cc943ccd8c27d3c8af453acde737c8/api).
+_REPLICATE_IDEOGRAM3 = re.compile(r"ideogram-v3")
+_PIXELS = re.compile(r"\d{3,4}x\d{3,4}")
+
+
 def replicate_refusal(model: str, data: dict) -> Refusal | None:
     """A 422 "Input validation failed" with ``invalid_fields``, as Replicate answers."""
     if _REPLICATE_SEEDREAM4.search(model):
         return _seedream4_refusal(data)
+    if _REPLICATE_IDEOGRAM3.search(model):
+        resolution = data.get("resolution", "None")
+        if resolution != "None" and not _PIXELS.fullmatch(str(resolution)):
+            return _replicate("input.resolution", "enum", "resolution must be one of the listed")
+        return None
     if not _REPLICATE_FLUX2.search(model):
         return None
     ratio = data.get("aspect_ratio", "1:1")

@@ -87,3 +87,29 @@ def test_grok_on_fal_is_asked_for_webp_which_its_schema_takes(simulator):
 
     assert request.output_format == "webp"
     assert result.status == "ok", result.error
+
+
+# Replicate's Ideogram 3 takes resolution as pixels ("1024x1024"), never a tier label.
+
+
+def test_replicate_ideogram_3_is_sent_its_aspect_ratio_and_succeeds(simulator):
+    request, rules, capabilities = catalog_request(
+        "replicate", "ideogram-ai/ideogram-v3-balanced", aspect_ratio="16:9"
+    )
+
+    result = run("replicate", simulator.base_url, "ideogram-ai/ideogram-v3-balanced", request,
+                 size_rules=rules, capabilities=capabilities)  # fmt: skip
+
+    assert result.status == "ok", result.error
+    assert abs(result.width / result.height - 16 / 9) < 0.02
+
+
+def test_old_shape_replicate_ideogram_3_with_a_tier_resolution_is_refused_with_422(simulator):
+    reply = post(
+        simulator.base_url,
+        "/v1/models/ideogram-ai/ideogram-v3-balanced/predictions",
+        json={"input": {"prompt": "x", "aspect_ratio": "16:9", "resolution": "1K"}},
+    )
+
+    assert reply.status_code == 422
+    assert reply.json()["invalid_fields"][0]["field"] == "input.resolution"
