@@ -91,11 +91,16 @@ class OffLoop:
             with contextlib.suppress(OSError):
                 fcntl.fcntl(fd, _F_SETPIPE_SZ, _PIPE_BYTES)
         # The database URL may hold a password: it goes down the pipe, not on argv.
+        # The child imports bench from where this process did, whatever its cwd and path.
+        package_root = str(Path(__file__).resolve().parents[1])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         self._process = subprocess.Popen(
             [sys.executable, "-m", "bench.offloop", str(to_child_r), str(from_child_w)],
             pass_fds=(to_child_r, from_child_w),
             start_new_session=True,
             close_fds=True,
+            env=env,
         )
         os.close(to_child_r)
         os.close(from_child_w)
@@ -143,9 +148,15 @@ class OffLoop:
         code = await asyncio.to_thread(self._process.wait)
         if code != 0 and self.error is None:
             self.error = ChildFailed("ChildProcessError", f"the storing process exited {code}")
+
+    def _stopped(self) -> None:
+        # No answer can come any more: whoever waits for a decode gets an internal error.
+        if not self._done.done():
+            self._done.set_result(None)
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(RuntimeError("the decoding process stopped"))
+        self._pending.clear()
 
     # --- the pipes, on the loop ---------------------------------------------------------
 
@@ -178,10 +189,9 @@ class OffLoop:
             return
         if not data:
             self._loop.remove_reader(self._from_child)
-            if not self._done.done():
-                if self.error is None:
-                    self.error = ChildFailed("ChildProcessError", "the storing process died")
-                self._done.set_result(None)
+            if not self._done.done() and self.error is None:
+                self.error = ChildFailed("ChildProcessError", "the storing process died")
+            self._stopped()
             return
         self._incoming += data
         while len(self._incoming) >= _HEADER:
@@ -207,8 +217,8 @@ class OffLoop:
             self.progress.message(message[1])
         elif kind == "error":
             self.error = ChildFailed(message[1], message[2])
-        elif kind == "done" and not self._done.done():
-            self._done.set_result(None)
+        elif kind == "done":
+            self._stopped()
 
 
 # --- the child ----------------------------------------------------------------------------
