@@ -242,3 +242,42 @@ def test_a_ramp_spreads_the_first_requests_instead_of_sending_them_together(
     sent = sorted(job.received_ns for job in simulator.simulator.jobs.values())
     gaps_s = [(later - earlier) / 1e9 for earlier, later in zip(sent, sent[1:], strict=False)]
     assert len(sent) == 5 and all(gap > 0.1 for gap in gaps_s), gaps_s
+
+
+def test_a_run_whose_storing_process_dies_ends_failed_instead_of_hanging(
+    database_url, media_root, simulator, monkeypatch
+):
+    import asyncio
+    import os
+    import signal
+
+    import bench.runner
+    from bench.runner import run_benchmark_async
+
+    class DyingOffLoop(bench.runner.OffLoop):
+        async def inspect(self, data):
+            if self.generations:  # the second image: the child dies with a decode pending
+                os.kill(self.child_pid, signal.SIGKILL)
+            return await super().inspect(data)
+
+    monkeypatch.setattr(bench.runner, "OffLoop", DyingOffLoop)
+    simulated_catalog(("openai_images",))
+    challenge("fox")
+
+    summary = asyncio.run(
+        asyncio.wait_for(
+            run_benchmark_async(
+                database_url,
+                media_root,
+                suite="tiny",
+                repeat=3,
+                concurrency=1,
+                base_url_overrides={"simulated": simulator.base_url},
+            ),  # fmt: skip
+            timeout=60,
+        )
+    )
+
+    assert summary.status == "failed" and summary.internal_errors >= 1
+    assert "storing samples failed: ChildProcessError" in summary.note
+    assert BenchRun.objects.get(pk=summary.run_id).status == "failed"
