@@ -84,6 +84,7 @@ MIDDLEWARE = [
     # Before WhiteNoise, which answers static files itself: they carry the CSP too.
     "csp.middleware.CSPMiddleware",
     "leaderboard.static_files.StaticFilesMiddleware",  # WhiteNoise, async-capable
+    "leaderboard.pages.http_cache.PrivateByDefaultMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -310,6 +311,9 @@ ARENA_DETECT_MIN_VOTES = env_int("ARENA_DETECT_MIN_VOTES", 10)
 # and no entry outlives PAGES_CACHE_S (so catalog edits in the admin show within that time).
 PAGES_CACHE_S = env_int("PAGES_CACHE_S", 300)
 PAGES_SNAPSHOT_CHECK_S = env_int("PAGES_SNAPSHOT_CHECK_S", 5)
+# How long a proxy or CDN may serve a public page or data answer before revalidating it
+# (Cache-Control s-maxage; revalidation is a cheap 304 while the snapshot is unchanged).
+PAGES_SHARED_MAX_AGE_S = env_int("PAGES_SHARED_MAX_AGE_S", 60)
 # Vote exports are written here once per snapshot, then streamed from the file.
 PAGES_EXPORT_DIR = Path(os.environ.get("PAGES_EXPORT_DIR", VAR_DIR / "exports"))
 
