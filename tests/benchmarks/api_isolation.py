@@ -193,8 +193,16 @@ def report_reads(title: str, samples: dict, errors: list) -> None:
 
 
 async def measure(base_url: str, key: str, server: subprocess.Popen, args) -> None:
-    # Warm up: every worker renders the leaderboard once and opens its upstream client.
+    # Warm up: every worker renders the leaderboard once.
     await read_for(base_url, 2, args.readers)
+    settle_s = min(3.0, args.image_s / 4)  # until every call has reached the simulator
+    window_s = max(1.0, args.image_s - 3.0 - settle_s)
+    report_reads(
+        f"Baseline: reads with no API call in flight ({window_s:.0f} s window)",
+        *await read_for(base_url, window_s, args.readers),
+    )
+    if not args.calls:
+        return
     rss_before_kb = worker_rss_kb(server)
     limits = httpx.Limits(max_connections=args.calls + 10, max_keepalive_connections=args.calls)
     outcomes: list = []
@@ -202,9 +210,8 @@ async def measure(base_url: str, key: str, server: subprocess.Popen, args) -> No
         base_url=base_url, timeout=args.image_s * 10 + 60, limits=limits
     ) as client:
         calls = [asyncio.create_task(api_call(client, key, outcomes)) for _ in range(args.calls)]
-        await asyncio.sleep(min(3.0, args.image_s / 4))  # every call reaches the simulator
+        await asyncio.sleep(settle_s)
         rss_during_kb = worker_rss_kb(server)
-        window_s = max(1.0, args.image_s - 3.0 - min(3.0, args.image_s / 4))
         in_flight = await read_for(base_url, window_s, args.readers)
         in_flight_done = len(outcomes)
         answers = asyncio.create_task(read_for(base_url, 6, args.readers))
@@ -229,6 +236,7 @@ async def measure(base_url: str, key: str, server: subprocess.Popen, args) -> No
         f"Worker memory: {rss_before_kb / 1024:.0f} MB before, {rss_during_kb / 1024:.0f} MB "
         f"with {args.calls} calls in flight: {grown_kb / args.calls:.0f} KB per in-flight call"
     )
+    print(f"Load average at the end: {os.getloadavg()[0]:.2f}")
 
 
 def main(argv: list[str] | None = None) -> int:
