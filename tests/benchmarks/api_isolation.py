@@ -121,8 +121,8 @@ def start_simulator(workdir: Path, port: int, image_s: float) -> subprocess.Pope
 def start_server(env: dict[str, str], workdir: Path, port: int, args) -> subprocess.Popen:
     if args.server == "asgi":  # the README's production command, with a loopback port
         command = [GUNICORN, "leaderboard.asgi:application", "-c", "gunicorn.conf.py"]
-    else:  # the previous production command: sync workers
-        command = [GUNICORN, "leaderboard.wsgi"]
+    else:  # the previous production command: sync workers (gunicorn.conf.py names another)
+        command = [GUNICORN, "leaderboard.wsgi", "--worker-class", "sync"]
     command += ["--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)]
     log = open(workdir / "server.log", "ab")  # noqa: SIM115
     return subprocess.Popen(
