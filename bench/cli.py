@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 from decimal import Decimal, InvalidOperation
 
@@ -73,6 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="spread the first requests evenly over this many seconds (default 0)",
     )
+    run.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="measure part K of N of the plan (one per host; each under its own lock)",
+    )
+    run.add_argument(
+        "--region",
+        default=os.environ.get("BENCH_REGION", ""),
+        help="where this host measures from (e.g. eu-west), stored on every sample "
+        "(default: $BENCH_REGION)",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the summary line")
     run.set_defaults(handler=_run)
 
@@ -128,11 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(args) -> int:
     from bench.lock import LockHeld
+    from bench.plan import Shard
     from bench.runner import run_benchmark
     from bench.store import StoreError
 
     try:
         overrides = dict(_pair(item) for item in args.provider_url)
+        shard = Shard.parse(args.shard) if args.shard else None
+        region = _region(args.region)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -153,6 +168,8 @@ def _run(args) -> int:
             ramp_s=args.ramp_s,
             handle_signals=True,
             progress_stream=None if args.quiet else sys.stdout,
+            shard=shard,
+            region=region,
         )
     except LockHeld as error:
         print(f"bench run: {error}; exiting without doing anything.", file=sys.stderr)
@@ -272,6 +289,13 @@ def _pair(text: str) -> tuple[str, str]:
     if not separator or not slug or not url.startswith(("http://", "https://")):
         raise ValueError(f"--provider-url wants SLUG=http(s)://..., got {text!r}")
     return slug, url
+
+
+def _region(text: str) -> str:
+    region = text.strip()
+    if len(region) > 40 or not re.fullmatch(r"[A-Za-z0-9._-]*", region):
+        raise ValueError(f"--region wants a short name of letters, digits, . _ -; got {text!r}")
+    return region
 
 
 def _positive_int(text: str) -> int:

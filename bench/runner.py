@@ -30,7 +30,7 @@ from typing import TextIO
 from bench.config import SIMULATOR_URL_ENV, locations
 from bench.http import make_client
 from bench.lock import LockHeld, RunLock
-from bench.plan import Task, plan_requests, provider_keys
+from bench.plan import Shard, Task, plan_requests, provider_keys, shard_tasks
 from bench.providers import (
     OK,
     SKIPPED,
@@ -108,6 +108,8 @@ async def run_benchmark_async(
     handle_signals: bool = False,
     progress_stream: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
+    shard: Shard | None = None,
+    region: str = "",
 ) -> RunSummary:
     """Time every selected offering on every matching challenge, ``repeat`` times.
 
@@ -130,6 +132,9 @@ async def run_benchmark_async(
     - ``handle_signals``: on SIGTERM/SIGINT stop sending, give in-flight requests
       ``grace_s`` seconds, abandon the rest, mark the run ``interrupted``.
     - ``progress_stream``: where progress goes (None: silent).
+    - ``shard``: measure only this part of the plan (``bench.plan.Shard``), under the
+      shard's own lock; ``region``: where this host measures from, stored on the run
+      and on every sample.
     A provider whose key variable is unset is skipped with a message. Raises
     ``LockHeld`` when another run holds the database's run lock, and
     ``bench.store.StoreError`` for a database without tables or an unknown selection.
@@ -149,11 +154,11 @@ async def run_benchmark_async(
     signals = _Signals(handle_signals, say, grace_s)
 
     try:
-        store = Store(where.database_url)
+        store = Store(where.database_url, region=region)
     except BaseException:
         signals.remove()
         raise
-    lock = RunLock(store.engine)
+    lock = RunLock(store.engine, shard=shard)
     switch_interval = sys.getswitchinterval()
     open_run_id = None
     try:
@@ -180,6 +185,7 @@ async def run_benchmark_async(
             deadline_s,
             say,
         )
+        tasks = shard_tasks(tasks, shard)
         await asyncio.sleep(0)  # let a pending SIGTERM's handler run
         if signals.name:
             return _stopped_before_start(signals.name, started, say)
@@ -190,6 +196,7 @@ async def run_benchmark_async(
             host=socket.gethostname(),
             pid=os.getpid(),
             started_at=utc_now(),
+            shard=str(shard or ""),
         )
         say(
             f"run {run_id}: {len(tasks)} requests ({suite.name} suite) over "
