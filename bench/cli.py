@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--database-url")
     stats.add_argument("--window-days", type=float, default=30.0)
     stats.add_argument("--json", action="store_true")
+    stats.add_argument(
+        "--by-region", action="store_true", help="one table per region samples came from"
+    )
     stats.set_defaults(handler=_stats)
     return parser
 
@@ -279,8 +282,21 @@ def _stats(args) -> int:
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    summary = summarize(samples, window_days=args.window_days)
-    print(json.dumps(summary, indent=2) if args.json else format_table(summary))
+    if not args.by_region:
+        summary = summarize(samples, window_days=args.window_days)
+        print(json.dumps(summary, indent=2) if args.json else format_table(summary))
+        return EXIT_OK
+    regions = samples["region"].fillna("")
+    per_region = {
+        region: summarize(samples[regions == region], window_days=args.window_days)
+        for region in sorted(regions.unique())
+    }
+    if args.json:
+        print(json.dumps({"regions": per_region}, indent=2))
+        return EXIT_OK
+    for region, summary in per_region.items():
+        print(f"== region {region or '(none: unnamed runs and the API gateway)'}")
+        print(format_table(summary), end="\n\n")
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ from bench.plan import Shard
 from bench.runner import run_benchmark
 from bench.store import make_engine
 from leaderboard.models import BenchRun, BenchSample
+from leaderboard.pages.cache import forget_snapshot
 from tests.bench.builders import challenge, simulated_catalog
 
 REGIONS = {1: "eu-west", 2: "us-east", 3: "ap-south"}
@@ -31,7 +32,7 @@ def test_every_offering_and_challenge_pair_belongs_to_exactly_one_shard():
 
 
 def test_three_shards_measure_the_whole_plan_once_each_from_its_region(
-    database_url, media_root, simulator
+    database_url, media_root, simulator, client, capsys
 ):
     offerings = simulated_catalog()
     for slug in ("lighthouse", "fox", "market"):
@@ -59,6 +60,17 @@ def test_three_shards_measure_the_whole_plan_once_each_from_its_region(
         run = runs[f"{index}/3"]
         assert run.region == region
         assert set(run.samples.values_list("region", flat=True)) <= {region}
+
+    # The stats and the provider page show the figures per region.
+    capsys.readouterr()
+    assert main(["stats", "--database-url", database_url, "--by-region"]) == 0
+    printed = capsys.readouterr().out
+    assert all(f"== region {region}" in printed for region in REGIONS.values())
+    forget_snapshot()
+    page = client.get("/providers/simulated/").content.decode()
+    table = page.split('id="regions"', 1)[1].split("</table>", 1)[0]
+    assert all(f"<td>{region}</td>" in table for region in REGIONS.values())
+    forget_snapshot()
 
 
 def test_shards_run_side_by_side_but_each_only_once_and_never_beside_a_whole_run(database_url):
