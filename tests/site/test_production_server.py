@@ -2,6 +2,7 @@
 cannot starve the rest of the site."""
 
 import asyncio
+import logging
 import runpy
 import time
 
@@ -48,6 +49,18 @@ def test_the_server_runs_async_workers_and_lets_in_flight_api_calls_finish():
     assert config["worker_class"] == "leaderboard.server.Worker"
     assert issubclass(Worker, UvicornWorker)
     assert config["graceful_timeout"] > settings.GATEWAY_REQUEST_TIMEOUT_S
+
+
+def test_under_asgi_every_middleware_runs_on_the_event_loop(settings, caplog):
+    """One sync-only middleware would put every request, API calls included, through a
+    thread that blocks for as long as the call waits on its provider."""
+    from django.core.handlers.asgi import ASGIHandler
+
+    settings.DEBUG = True  # Django logs each adaptation only in debug mode
+    with caplog.at_level(logging.DEBUG, logger="django.request"):
+        ASGIHandler()
+
+    assert [r.getMessage() for r in caplog.records if "adapted for" in r.getMessage()] == []
 
 
 @pytest.fixture
