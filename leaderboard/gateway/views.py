@@ -9,6 +9,7 @@ in threads (leaderboard/gateway/blocking.py).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -49,6 +50,12 @@ def api_view(endpoint: str, method: str):
         @csrf_exempt
         @wraps(view)
         async def wrapper(request, *args, **kwargs):
+            # A client that hangs up makes Django cancel the view; the call goes on to its
+            # end regardless, so the provider requests already paid for are recorded.
+            call = asyncio.ensure_future(respond(request, *args, **kwargs))
+            return await asyncio.shield(call)
+
+        async def respond(request, *args, **kwargs):
             started = time.monotonic()
             key, usage, headers = None, auth.Usage(endpoint=endpoint, status_code=200), {}
             try:

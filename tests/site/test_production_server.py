@@ -107,3 +107,26 @@ def test_slow_api_calls_leave_healthz_and_the_data_api_answering(slow_provider_s
     assert waiting == CALLS, f"the reads waited for API calls to finish ({read_s:.1f} s)"
     assert [answer.status_code for answer in answers] == [200] * CALLS
     assert all(answer.json()["data"] for answer in answers)
+
+
+@pytest.mark.slow
+def test_a_client_that_hangs_up_does_not_lose_the_paid_request(slow_provider_site):
+    from leaderboard.models import ApiRequest, BenchSample
+
+    env, key = slow_provider_site
+    body = {"model": "flux.2-pro", "prompt": "A fox", "size": "1024x1024"}
+
+    with production_server(env, workers=1) as base_url:
+        with pytest.raises(httpx.ReadTimeout):  # the client gives up and closes its connection
+            httpx.post(
+                base_url + "/openai/v1/images/generations",
+                json=body,
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=1.0,
+            )
+        deadline = time.monotonic() + IMAGE_S + 15
+        while not ApiRequest.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    assert list(BenchSample.objects.values_list("status", flat=True)) == ["ok"]
+    assert ApiRequest.objects.get().images_returned == 1
