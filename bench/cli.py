@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import sys
 from decimal import Decimal, InvalidOperation
 
@@ -73,6 +74,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="spread the first requests evenly over this many seconds (default 0)",
     )
+    run.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="measure part K of N of the plan (one per host; each under its own lock)",
+    )
+    run.add_argument(
+        "--region",
+        default=os.environ.get("BENCH_REGION", ""),
+        help="where this host measures from (e.g. eu-west), stored on every sample "
+        "(default: $BENCH_REGION)",
+    )
     run.add_argument("--quiet", action="store_true", help="print only the summary line")
     run.set_defaults(handler=_run)
 
@@ -122,17 +134,23 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("--database-url")
     stats.add_argument("--window-days", type=float, default=30.0)
     stats.add_argument("--json", action="store_true")
+    stats.add_argument(
+        "--by-region", action="store_true", help="one table per region samples came from"
+    )
     stats.set_defaults(handler=_stats)
     return parser
 
 
 def _run(args) -> int:
     from bench.lock import LockHeld
+    from bench.plan import Shard
     from bench.runner import run_benchmark
     from bench.store import StoreError
 
     try:
         overrides = dict(_pair(item) for item in args.provider_url)
+        shard = Shard.parse(args.shard) if args.shard else None
+        region = _region(args.region)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -153,6 +171,8 @@ def _run(args) -> int:
             ramp_s=args.ramp_s,
             handle_signals=True,
             progress_stream=None if args.quiet else sys.stdout,
+            shard=shard,
+            region=region,
         )
     except LockHeld as error:
         print(f"bench run: {error}; exiting without doing anything.", file=sys.stderr)
@@ -262,8 +282,21 @@ def _stats(args) -> int:
     except StoreError as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    summary = summarize(samples, window_days=args.window_days)
-    print(json.dumps(summary, indent=2) if args.json else format_table(summary))
+    if not args.by_region:
+        summary = summarize(samples, window_days=args.window_days)
+        print(json.dumps(summary, indent=2) if args.json else format_table(summary))
+        return EXIT_OK
+    regions = samples["region"].fillna("")
+    per_region = {
+        region: summarize(samples[regions == region], window_days=args.window_days)
+        for region in sorted(regions.unique())
+    }
+    if args.json:
+        print(json.dumps({"regions": per_region}, indent=2))
+        return EXIT_OK
+    for region, summary in per_region.items():
+        print(f"== region {region or '(none: unnamed runs and the API gateway)'}")
+        print(format_table(summary), end="\n\n")
     return EXIT_OK
 
 
@@ -272,6 +305,13 @@ def _pair(text: str) -> tuple[str, str]:
     if not separator or not slug or not url.startswith(("http://", "https://")):
         raise ValueError(f"--provider-url wants SLUG=http(s)://..., got {text!r}")
     return slug, url
+
+
+def _region(text: str) -> str:
+    region = text.strip()
+    if len(region) > 40 or not re.fullmatch(r"[A-Za-z0-9._-]*", region):
+        raise ValueError(f"--region wants a short name of letters, digits, . _ -; got {text!r}")
+    return region
 
 
 def _positive_int(text: str) -> int:

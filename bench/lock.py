@@ -1,4 +1,9 @@
-"""One benchmark run at a time per database, even when cron starts the next one early.
+"""One benchmark run at a time per database (or per shard), even when cron starts the
+next one early.
+
+Sharded runs (``bench run --shard K/N``, one per host or region) take the database's lock
+shared and their shard's lock exclusively: shards run side by side, each at most once,
+and never beside an unsharded run, which takes the database's lock exclusively.
 
 Two locks, both released by the kernel or the server when the process dies, however
 it dies (a crashed run never blocks the next one, which marks the dead run's row
@@ -23,6 +28,7 @@ import socket
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
@@ -31,6 +37,15 @@ from sqlalchemy.engine import Engine, make_url
 _ADVISORY_KEY = int.from_bytes(b"Pairwise", "big", signed=True)
 _APPLICATION_NAME = "pairwise-bench"
 CHECK_INTERVAL_S = 0.2
+
+if TYPE_CHECKING:
+    from bench.plan import Shard
+
+
+def shard_key(shard: Shard) -> int:
+    """The advisory lock key of one shard (a signed 64-bit integer)."""
+    digest = hashlib.sha256(f"Pairwise shard {shard}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class LockHeld(RuntimeError):
@@ -45,17 +60,26 @@ class RunLock:
     ``on_lost``, when set, is called then, from the watchdog thread.
     """
 
-    def __init__(self, engine: Engine, *, check_interval_s: float = CHECK_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        shard: Shard | None = None,
+        check_interval_s: float = CHECK_INTERVAL_S,
+    ) -> None:
         self.engine = engine
+        self.shard = shard
+        self._files = []
         self.check_interval_s = check_interval_s
         self._connection = None
-        self._file = None
         self._watchdog: threading.Thread | None = None
         self._stop = threading.Event()
         self._lost = threading.Event()
         self.lost_reason = ""
         self.on_lost = None
-        self.identity = f"pid {os.getpid()} on {socket.gethostname()}"
+        self.identity = f"pid {os.getpid()} on {socket.gethostname()}" + (
+            f", shard {shard}" if shard else ""
+        )
 
     @property
     def is_lost(self) -> bool:
@@ -84,10 +108,8 @@ class RunLock:
             self._watchdog = None
         if self._connection is not None:
             try:
-                if not self.is_lost:
-                    self._connection.execute(
-                        sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_KEY}
-                    )
+                if not self.is_lost:  # the connection is the lock's own: all its locks go
+                    self._connection.execute(sa.text("SELECT pg_advisory_unlock_all()"))
             except sa.exc.DBAPIError:
                 pass  # the session is gone, and its lock with it
             finally:
@@ -124,9 +146,17 @@ class RunLock:
             sa.text("SELECT set_config('application_name', :name, false)"),
             {"name": f"{_APPLICATION_NAME} {self.identity}"[:63]},
         )
-        taken = connection.execute(
-            sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_KEY}
-        ).scalar_one()
+        if self.shard is None:
+            taken = connection.execute(
+                sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_KEY}
+            ).scalar_one()
+        else:
+            taken = connection.execute(
+                sa.text(
+                    "SELECT pg_try_advisory_lock_shared(:key) AND pg_try_advisory_lock(:shard)"
+                ),
+                {"key": _ADVISORY_KEY, "shard": shard_key(self.shard)},
+            ).scalar_one()
         if not taken:
             holder = connection.execute(
                 sa.text(
@@ -137,10 +167,10 @@ class RunLock:
                     "AND l.pid <> pg_backend_pid() LIMIT 1"
                 )
             ).first()
-            connection.close()
+            connection.close()  # and with it any lock half taken
             who = holder.application_name.removeprefix(_APPLICATION_NAME).strip() if holder else ""
             raise LockHeld(
-                "another benchmark run is in progress on this database"
+                self._held_message()
                 + (
                     f" ({who}, connected since {holder.backend_start:%Y-%m-%d %H:%M:%S %Z})"
                     if holder
@@ -150,45 +180,59 @@ class RunLock:
         self._connection = connection
 
     def _acquire_file(self) -> None:
-        path = lock_path(self.engine)
+        if self.shard is None:
+            self._flock(lock_path(self.engine), fcntl.LOCK_EX)
+            return
+        self._flock(lock_path(self.engine), fcntl.LOCK_SH)
+        try:
+            self._flock(lock_path(self.engine, self.shard), fcntl.LOCK_EX)
+        except BaseException:
+            self._release_file()
+            raise
+
+    def _flock(self, path: Path, mode: int) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         stream = open(path, "a+")  # noqa: SIM115 - held open for the whole run
         try:
-            fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(stream, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             stream.seek(0)
             who = stream.read().strip()
             stream.close()
-            raise LockHeld(
-                "another benchmark run is in progress on this database"
-                + (f" ({who})" if who else "")
-            ) from None
-        stream.seek(0)
-        stream.truncate()
-        stream.write(self.identity)
-        stream.flush()
-        self._file = stream
+            raise LockHeld(self._held_message() + (f" ({who})" if who else "")) from None
+        if mode == fcntl.LOCK_EX:  # a shared holder leaves the name of the last one
+            stream.seek(0)
+            stream.truncate()
+            stream.write(self.identity)
+            stream.flush()
+        self._files.append(stream)
+
+    def _held_message(self) -> str:
+        if self.shard is None:
+            return "another benchmark run is in progress on this database"
+        return f"another run holds shard {self.shard}, or an unsharded run is in progress"
 
     def _release_file(self) -> None:
-        if self._file is not None:
-            fcntl.flock(self._file, fcntl.LOCK_UN)
-            self._file.close()
-            self._file = None
+        for stream in reversed(self._files):
+            fcntl.flock(stream, fcntl.LOCK_UN)
+            stream.close()
+        self._files = []
 
 
-def lock_path(engine: Engine) -> Path:
-    """The host lock file of a database.
+def lock_path(engine: Engine, shard: Shard | None = None) -> Path:
+    """The host lock file of a database, or of one shard of its runs.
 
     SQLite: ``<database>.bench-lock`` beside it. Others: ``pairwise-bench-<digest>.lock``
     in the temporary folder, the digest of the server's host, port and database name
-    (never the password).
+    (never the password). A shard's file adds ``-shard-K-of-N``.
     """
+    suffix = f"-shard-{shard.index}-of-{shard.count}" if shard else ""
     url = make_url(str(engine.url))
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
         if database in ("", ":memory:"):
-            return Path(tempfile.gettempdir()) / "pairwise-bench-memory.lock"
-        return Path(database + ".bench-lock")
+            return Path(tempfile.gettempdir()) / f"pairwise-bench-memory{suffix}.lock"
+        return Path(f"{database}.bench-lock{suffix}")
     where = f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
     digest = hashlib.sha256(where.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"pairwise-bench-{digest}.lock"
+    return Path(tempfile.gettempdir()) / f"pairwise-bench-{digest}{suffix}.lock"

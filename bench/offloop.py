@@ -66,9 +66,11 @@ class OffLoop:
         media_root: Path,
         progress: Progress,
         retry_s: float = STORE_RETRY_S,
+        region: str = "",
     ) -> None:
         self.config = {
             "database_url": database_url,
+            "region": region,
             "media_root": str(media_root),
             "retry_s": retry_s,
         }
@@ -285,7 +287,7 @@ def child_main(fd_in: int, fd_out: int) -> int:
         return 0
     config = config[1]
     try:
-        store = Store(config["database_url"])
+        store = Store(config["database_url"], region=config.get("region", ""))
     except Exception as error:
         channel.send(("error", type(error).__name__, str(error)))
         channel.send(("done",))

@@ -2,10 +2,13 @@
 
 ``plan_requests`` turns the selected offerings and challenges into priced tasks,
 interleaved across offerings so that concurrent requests spread over providers.
+``Shard`` splits that plan between hosts (``bench run --shard K/N``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +32,46 @@ class Task:
     request: ImageRequest
     endpoint: Endpoint
     cost_usd: Decimal
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Part ``index`` of ``count`` of a run's plan: ``bench run --shard K/N``.
+
+    Each (offering, challenge) pair belongs to exactly one shard, by a hash of the
+    offering's key and the challenge's slug: the same on every host, with no coordination,
+    and stable when the catalog grows (a new offering moves no other pair). Repetitions
+    of a pair stay on one shard, so its samples come from one place.
+    """
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"K/N"`` with 1 <= K <= N; ValueError with a sentence otherwise."""
+        match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", text or "")
+        if not match:
+            raise ValueError(f"--shard wants K/N (e.g. 2/3), got {text!r}")
+        index, count = int(match[1]), int(match[2])
+        if not 1 <= index <= count:
+            raise ValueError(f"--shard {text}: K must be between 1 and N")
+        return cls(index, count)
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    def owns(self, offering_key: str, challenge_slug: str) -> bool:
+        """Whether this shard measures ``offering_key`` on ``challenge_slug``."""
+        digest = hashlib.sha256(f"{offering_key}|{challenge_slug}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
+
+
+def shard_tasks(tasks: Sequence[Task], shard: Shard | None) -> list[Task]:
+    """The tasks of ``shard`` (all of them for None), in their planned order."""
+    if shard is None:
+        return list(tasks)
+    return [task for task in tasks if shard.owns(task.offering.key, task.challenge.slug)]
 
 
 def provider_keys(

@@ -5,9 +5,9 @@ bounded concurrency (one shared HTTP client per provider), and hands each image 
 decode and each finished sample to its child process (``bench.offloop``), which
 commits it at once, with the image saved as a content-addressed Generation and the
 run's ``spent_usd`` raised in the same transaction. A crash of the runner loses at
-most the requests in flight: the child stores what it was handed, then exits. A 429 makes that provider's next requests wait
-(``Retry-After`` honoured); the spending cap turns the remaining requests into
-``skipped`` samples. SIGTERM, at any moment of the run, lets in-flight requests
+most the requests in flight: the child stores what it was handed, then exits. A 429
+makes that provider's next requests wait (``Retry-After`` honoured); the spending cap
+turns the remaining requests into ``skipped`` samples. SIGTERM, at any moment of the run, lets in-flight requests
 finish for a grace period, abandons the rest and marks the run interrupted; so does
 losing the run lock (a database restart), before another paid request is sent.
 """
@@ -31,7 +31,7 @@ from bench.config import SIMULATOR_URL_ENV, locations
 from bench.http import make_client
 from bench.lock import LockHeld, RunLock
 from bench.offloop import OffLoop
-from bench.plan import Task, plan_requests, provider_keys
+from bench.plan import Shard, Task, plan_requests, provider_keys, shard_tasks
 from bench.providers import (
     OK,
     SKIPPED,
@@ -109,6 +109,8 @@ async def run_benchmark_async(
     handle_signals: bool = False,
     progress_stream: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
+    shard: Shard | None = None,
+    region: str = "",
 ) -> RunSummary:
     """Time every selected offering on every matching challenge, ``repeat`` times.
 
@@ -131,6 +133,9 @@ async def run_benchmark_async(
     - ``handle_signals``: on SIGTERM/SIGINT stop sending, give in-flight requests
       ``grace_s`` seconds, abandon the rest, mark the run ``interrupted``.
     - ``progress_stream``: where progress goes (None: silent).
+    - ``shard``: measure only this part of the plan (``bench.plan.Shard``), under the
+      shard's own lock; ``region``: where this host measures from, stored on the run
+      and on every sample.
     A provider whose key variable is unset is skipped with a message. Raises
     ``LockHeld`` when another run holds the database's run lock, and
     ``bench.store.StoreError`` for a database without tables or an unknown selection.
@@ -150,11 +155,11 @@ async def run_benchmark_async(
     signals = _Signals(handle_signals, say, grace_s)
 
     try:
-        store = Store(where.database_url)
+        store = Store(where.database_url, region=region)
     except BaseException:
         signals.remove()
         raise
-    lock = RunLock(store.engine)
+    lock = RunLock(store.engine, shard=shard)
     switch_interval = sys.getswitchinterval()
     open_run_id = None
     try:
@@ -181,6 +186,7 @@ async def run_benchmark_async(
             deadline_s,
             say,
         )
+        tasks = shard_tasks(tasks, shard)
         await asyncio.sleep(0)  # let a pending SIGTERM's handler run
         if signals.name:
             return _stopped_before_start(signals.name, started, say)
@@ -191,13 +197,14 @@ async def run_benchmark_async(
             host=socket.gethostname(),
             pid=os.getpid(),
             started_at=utc_now(),
+            shard=str(shard or ""),
         )
         say(
             f"run {run_id}: {len(tasks)} requests ({suite.name} suite) over "
             f"{len({task.offering.id for task in tasks})} offerings, concurrency {concurrency}"
         )
         progress = Progress(len(tasks), progress_stream)
-        writer = OffLoop(where.database_url, where.media_root, progress)
+        writer = OffLoop(where.database_url, where.media_root, progress, region=region)
         sys.setswitchinterval(min(switch_interval, _SWITCH_INTERVAL_S))
         # A full collection over everything loaded so far pauses the loop for tens of
         # milliseconds; frozen objects are skipped, so collections stay short.

@@ -43,6 +43,7 @@ SAMPLE_COLUMNS = (
     "cost_usd",
     "last_pending_ms",
     "first_ready_ms",
+    "region",
 )
 
 
@@ -78,6 +79,7 @@ def load_samples(
             s.c.cost_usd,
             s.c.last_pending_ms,
             s.c.first_ready_ms,
+            s.c.region,
         )
         .join(o, o.c.id == s.c.offering_id)
         .join(p, p.c.id == o.c.provider_id)
@@ -107,6 +109,7 @@ def load_samples(
             "cost_usd",
             "last_pending_ms",
             "first_ready_ms",
+            "region",
         ],
     )
     frame["offering_key"] = frame["provider_slug"] + "/" + frame["model_slug"]
@@ -188,6 +191,26 @@ def offering_stats(
             }
         )
     return sorted(result, key=lambda entry: entry["offering_key"])
+
+
+def region_stats(
+    samples: pd.DataFrame,
+    *,
+    window_days: float | None = DEFAULT_WINDOW_DAYS,
+    now: datetime | None = None,
+) -> dict[str, list[dict]]:
+    """``offering_stats`` per region the samples were sent from (``bench run --region``).
+
+    Keys are region names, sorted; "" holds samples of runs without a region and the
+    gateway's traffic. A provider fast from one region and slow from another shows here.
+    """
+    if "region" not in samples or samples.empty:
+        return {}
+    regions = samples["region"].fillna("")
+    return {
+        str(region): offering_stats(samples[regions == region], window_days=window_days, now=now)
+        for region in sorted(regions.unique())
+    }
 
 
 def model_rankings(stats: Sequence[dict]) -> list[dict]:

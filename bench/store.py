@@ -116,8 +116,9 @@ class SampleRecord:
 class Store:
     """The reflected tables of one database and the queries bench needs."""
 
-    def __init__(self, database_url: str, engine: Engine | None = None) -> None:
+    def __init__(self, database_url: str, engine: Engine | None = None, region: str = "") -> None:
         self.engine = engine or make_engine(database_url)
+        self.region = region  # where this host measures from; every sample carries it
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         metadata = sa.MetaData()
         try:
@@ -265,9 +266,12 @@ class Store:
         host: str,
         pid: int,
         started_at: datetime,
+        shard: str = "",
     ) -> int:
         """Insert a BenchRun in status ``running``; returns its id."""
         values = dict(
+            shard=shard[:20],
+            region=self.region[:40],
             suite=suite[:80],
             status="running",
             started_at=self.timestamp(started_at),
@@ -466,6 +470,7 @@ class Store:
             provider_request_id=result.provider_request_id[:200],
             error=result.error,
             generation_id=record.generation_id,
+            region=self.region[:40],
         )
 
 

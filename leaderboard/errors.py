@@ -15,6 +15,7 @@ import logging
 import sys
 from html import escape
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
@@ -172,7 +173,7 @@ def close_after_refusal(request, response: HttpResponse) -> HttpResponse:
     Django's own server would first read the whole refused body (gigabytes, if the
     client claimed so) to keep the connection alive; its input stream is cut short.
     """
-    stream = request.environ.get("wsgi.input")
+    stream = getattr(request, "environ", {}).get("wsgi.input")  # WSGI only
     if not isinstance(stream, LimitedStream) or response.streaming:
         # Not Django's server: gunicorn drops an application's Connection header and
         # decides itself (an oversized body is best refused by the proxy in front).
@@ -194,11 +195,22 @@ class JsonErrorMiddleware:
     debug pages) is rewritten into the API's shape with the same status.
     """
 
+    sync_capable = async_capable = True  # async under the ASGI server, so no thread hop
+
     def __init__(self, get_response):
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
     def __call__(self, request):
-        response = self.get_response(request)
+        if iscoroutinefunction(self):
+            return self._acall(request)
+        return self._rewrite(request, self.get_response(request))
+
+    async def _acall(self, request):
+        return self._rewrite(request, await self.get_response(request))
+
+    def _rewrite(self, request, response):
         if response.status_code == 413:
             return close_after_refusal(request, response)
         if response.status_code < 400 or json_flavour(request.path) is None:

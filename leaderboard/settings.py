@@ -83,7 +83,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, which answers static files itself: they carry the CSP too.
     "csp.middleware.CSPMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "leaderboard.static_files.StaticFilesMiddleware",  # WhiteNoise, async-capable
+    "leaderboard.pages.http_cache.PrivateByDefaultMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,6 +95,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "leaderboard.urls"
 WSGI_APPLICATION = "leaderboard.wsgi.application"
+ASGI_APPLICATION = "leaderboard.asgi.application"  # production (gunicorn.conf.py)
 
 TEMPLATES = [
     {
@@ -309,6 +311,9 @@ ARENA_DETECT_MIN_VOTES = env_int("ARENA_DETECT_MIN_VOTES", 10)
 # and no entry outlives PAGES_CACHE_S (so catalog edits in the admin show within that time).
 PAGES_CACHE_S = env_int("PAGES_CACHE_S", 300)
 PAGES_SNAPSHOT_CHECK_S = env_int("PAGES_SNAPSHOT_CHECK_S", 5)
+# How long a proxy or CDN may serve a public page or data answer before revalidating it
+# (Cache-Control s-maxage; revalidation is a cheap 304 while the snapshot is unchanged).
+PAGES_SHARED_MAX_AGE_S = env_int("PAGES_SHARED_MAX_AGE_S", 60)
 # Vote exports are written here once per snapshot, then streamed from the file.
 PAGES_EXPORT_DIR = Path(os.environ.get("PAGES_EXPORT_DIR", VAR_DIR / "exports"))
 
@@ -330,6 +335,9 @@ for _key in GATEWAY_ROUTING_ORDER:
         )
 # Seconds one upstream attempt may take (submit, queue, polls and download).
 GATEWAY_UPSTREAM_TIMEOUT_S = env_int("GATEWAY_UPSTREAM_TIMEOUT_S", 120)
+# Seconds one API call may take in all, failovers included: the server, and the proxy in
+# front, must hold a connection at least this long (gunicorn.conf.py reads it).
+GATEWAY_REQUEST_TIMEOUT_S = env_int("GATEWAY_REQUEST_TIMEOUT_S", 150)
 # Offerings tried per image before giving up (the first one included).
 GATEWAY_MAX_ATTEMPTS = env_int("GATEWAY_MAX_ATTEMPTS", 3)
 # Largest `n` a request may ask for (each image is one upstream request).
@@ -349,3 +357,8 @@ for _name in (
         raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}.")
 if GATEWAY_RATE_LIMIT_PER_MINUTE < 0:
     raise ImproperlyConfigured("GATEWAY_RATE_LIMIT_PER_MINUTE must be 0 (off) or more.")
+if GATEWAY_REQUEST_TIMEOUT_S < GATEWAY_UPSTREAM_TIMEOUT_S:
+    raise ImproperlyConfigured(
+        f"GATEWAY_REQUEST_TIMEOUT_S ({GATEWAY_REQUEST_TIMEOUT_S}) is shorter than one attempt "
+        f"(GATEWAY_UPSTREAM_TIMEOUT_S={GATEWAY_UPSTREAM_TIMEOUT_S}); raise it or lower the other."
+    )

@@ -7,10 +7,10 @@ provider needs a key that is not set, or that cannot serve the request (size, nu
 of reference images), are left out.
 
 Each image is one chain of attempts down that list, at most GATEWAY_MAX_ATTEMPTS
-long. A chain moves on after connection errors, timeouts, 429s, 5xx, failed or
-broken outputs and provider errors not caused by the request (401/402/403/404 mean
-our account or catalog is wrong); it stops on moderation and on 400/413/415/422,
-which the next provider would refuse too.
+long and GATEWAY_REQUEST_TIMEOUT_S in all. A chain moves on after connection errors,
+timeouts, 429s, 5xx, failed or broken outputs and provider errors not caused by the
+request (401/402/403/404 mean our account or catalog is wrong); it stops on moderation
+and on 400/413/415/422, which the next provider would refuse too.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from django.conf import settings
@@ -37,6 +38,9 @@ from leaderboard.models import ArenaMode, ImageModel, Offering, OfferingStats
 logger = logging.getLogger(__name__)
 
 REQUEST_CAUSED_STATUSES = (400, 413, 415, 422)
+# No attempt starts with less time than this left of GATEWAY_REQUEST_TIMEOUT_S.
+MIN_ATTEMPT_S = 1.0
+DEADLINE_MARGIN_S = 5.0
 _DESCENDING = ("success_rate", "success_ci_low")
 
 
@@ -154,31 +158,38 @@ def fails_over(result: GenerationResult) -> bool:
     return True
 
 
-def run_chains(routes: list[Route], n: int) -> list[list[Attempt]]:
+async def run_chains(routes: list[Route], n: int) -> list[list[Attempt]]:
     """Make ``n`` images, each down its own failover chain, all in parallel.
 
     Returns one list of attempts per image, in order; the last attempt of a chain is
-    its success or its final failure.
+    its success or its final failure. The whole call ends within
+    GATEWAY_REQUEST_TIMEOUT_S: an attempt gets GATEWAY_UPSTREAM_TIMEOUT_S or what is
+    left of that budget, and no attempt starts with less than MIN_ATTEMPT_S left.
     """
-    attempts = settings.GATEWAY_MAX_ATTEMPTS
-    chain = routes[:attempts]
+    chain = routes[: settings.GATEWAY_MAX_ATTEMPTS]
+    deadline = time.monotonic() + float(settings.GATEWAY_REQUEST_TIMEOUT_S)
     timeout_s = float(settings.GATEWAY_UPSTREAM_TIMEOUT_S)
 
     async def all_images():
-        return await asyncio.gather(*(_chain(chain, timeout_s) for _ in range(n)))
+        return await asyncio.gather(*(_chain(chain, timeout_s, deadline) for _ in range(n)))
 
-    # Each attempt is bounded by its own deadline; the margin covers our own work.
-    return upstream.run(all_images(), timeout_s=len(chain) * (timeout_s + 5) + 10)
+    # The adapters keep to their deadlines; the margin only covers our own work.
+    budget_s = float(settings.GATEWAY_REQUEST_TIMEOUT_S) + DEADLINE_MARGIN_S
+    return await upstream.run_async(all_images(), timeout_s=budget_s)
 
 
-async def _chain(routes: list[Route], timeout_s: float) -> list[Attempt]:
+async def _chain(routes: list[Route], timeout_s: float, deadline: float) -> list[Attempt]:
     attempts: list[Attempt] = []
     for route in routes:
+        left_s = deadline - time.monotonic()
+        if attempts and left_s < MIN_ATTEMPT_S:
+            break  # the call's budget is spent: answer with the failures so far
+        endpoint = replace(route.endpoint, deadline_s=min(timeout_s, left_s))
         started_at = timezone.now()
         client = upstream.client(route.provider_slug, timeout_s)
         try:
             result = await generate(
-                route.offering.endpoint_kind, route.endpoint, route.plan.request, client=client
+                route.offering.endpoint_kind, endpoint, route.plan.request, client=client
             )
         except Exception as error:  # an adapter bug must not lose the other images
             logger.exception("gateway adapter error on %s", route.offering)

@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from bench.providers.base import TIMEOUT
 from leaderboard.gateway import images
+from leaderboard.gateway.blocking import blocking
 from leaderboard.gateway.errors import (
     ApiError,
     BadRequest,
@@ -64,7 +65,7 @@ def find_model(slug: str, mode: str) -> ImageModel:
     return image_model
 
 
-def create_images(
+async def create_images(
     params: ImageParams,
     mode: str,
     references: tuple = (),
@@ -75,13 +76,23 @@ def create_images(
 
     ``absolute_url`` turns a path into the client-facing URL. Raises ApiError
     for problems found before any upstream request (unknown model, bad size, ...).
+    The database and image work run in threads (``blocking``); the wait on the
+    providers holds none.
     """
-    image_model = find_model(params.model, mode)
-    routes = routes_for(image_model, mode, params, references)
+    image_model, routes = await blocking(_find_routes)(params, mode, references)
     try:
-        chains = run_chains(routes, params.n)
+        chains = await run_chains(routes, params.n)
     except TimeoutError:
         raise UpstreamTimeout("The providers did not answer in time.") from None
+    return await blocking(_answer)(image_model, chains, params, mode, absolute_url)
+
+
+def _find_routes(params: ImageParams, mode: str, references: tuple):
+    image_model = find_model(params.model, mode)
+    return image_model, routes_for(image_model, mode, params, references)
+
+
+def _answer(image_model, chains, params: ImageParams, mode: str, absolute_url) -> Outcome:
     _record_samples([attempt for chain in chains for attempt in chain], mode)
 
     outcome = Outcome(image_model_id=image_model.id)

@@ -1,8 +1,11 @@
-"""The background event loop that runs the benchmark adapters for the (sync) web views.
+"""The background event loop that runs the benchmark adapters for the API's views.
 
-Django views here are synchronous (gunicorn sync workers, runserver threads). Each
-process starts one daemon thread with one asyncio loop on first use; views hand it
-coroutines with ``run`` and wait for the result. The loop owns one pooled
+The API's views are async (leaderboard/gateway/views.py). Under the production ASGI
+server (uvicorn workers, gunicorn.conf.py) they await ``run_async`` on the worker's own
+loop, so a call waiting 20 s on a provider holds no thread and no worker. Under WSGI
+(runserver, the test live server) Django runs the same views on a fresh loop per
+request; that is why the adapters live on one loop of their own: each process starts
+one daemon thread with one asyncio loop on first use. The loop owns one pooled
 ``httpx.AsyncClient`` per provider (built by ``bench.http.make_client``, the only
 place clients are built), so connections are reused across requests, and the
 parallel requests that emulate ``n`` run side by side on it. ``asyncio.run`` per
@@ -43,14 +46,16 @@ class _Upstream:
                 self._loop, self._pid, self._clients = loop, os.getpid(), {}
             return self._loop
 
-    def run(self, coroutine: Coroutine, timeout_s: float):
-        """Run ``coroutine`` on the loop and return its result; TimeoutError after ``timeout_s``."""
+    async def run_async(self, coroutine: Coroutine, timeout_s: float):
+        """Await ``coroutine`` run on the loop; TimeoutError after ``timeout_s``.
+
+        Cancelling the caller (the client hung up) cancels the upstream requests too.
+        """
         future = asyncio.run_coroutine_threadsafe(coroutine, self._running_loop())
         try:
-            return future.result(timeout=timeout_s)
-        except TimeoutError:
-            future.cancel()
-            raise
+            return await asyncio.wait_for(asyncio.wrap_future(future), timeout_s)
+        finally:
+            future.cancel()  # a no-op once done
 
     def client(self, provider_slug: str, read_timeout_s: float) -> httpx.AsyncClient:
         """The provider's shared client; call from coroutines running on the loop only."""

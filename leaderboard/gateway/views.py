@@ -1,11 +1,15 @@
 """The API's views: authenticate, count the call against the key's limit, parse, serve.
 
 Bearer-authenticated and JSON only, so CSRF does not apply (csrf_exempt); every
-error, ours or a provider's, leaves in OpenAI's error shape.
+error, ours or a provider's, leaves in OpenAI's error shape. The views are async: under
+the ASGI server (gunicorn.conf.py) a call waiting on a provider holds no worker and no
+thread, so slow providers cannot starve the pages and the arena; the database work runs
+in threads (leaderboard/gateway/blocking.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -19,6 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from leaderboard.errors import DATABASE_OUTAGES
 from leaderboard.gateway import auth, images
+from leaderboard.gateway.blocking import blocking
 from leaderboard.gateway.errors import (
     ApiError,
     BadRequest,
@@ -44,15 +49,21 @@ def api_view(endpoint: str, method: str):
     def decorate(view):
         @csrf_exempt
         @wraps(view)
-        def wrapper(request, *args, **kwargs):
+        async def wrapper(request, *args, **kwargs):
+            # A client that hangs up makes Django cancel the view; the call goes on to its
+            # end regardless, so the provider requests already paid for are recorded.
+            call = asyncio.ensure_future(respond(request, *args, **kwargs))
+            return await asyncio.shield(call)
+
+        async def respond(request, *args, **kwargs):
             started = time.monotonic()
             key, usage, headers = None, auth.Usage(endpoint=endpoint, status_code=200), {}
             try:
                 if request.method != method:
                     raise MethodNotAllowed(f"Use {method} for this endpoint.")
-                key = auth.authenticate(request)
-                headers = auth.check_rate_limit(key)
-                response = view(request, usage, *args, **kwargs)
+                key = await blocking(auth.authenticate)(request)
+                headers = await blocking(auth.check_rate_limit)(key)
+                response = await view(request, usage, *args, **kwargs)
             except ApiError as error:
                 response, usage.error_code = error_response(error), error.code
             except DATABASE_OUTAGES:
@@ -68,10 +79,7 @@ def api_view(endpoint: str, method: str):
             usage.status_code = response.status_code
             usage.duration_ms = (time.monotonic() - started) * 1000
             if key is not None:
-                try:
-                    auth.record_usage(key, usage)
-                except DatabaseError:  # the answer (perhaps paid images) still goes out
-                    logger.exception("usage of key %s not recorded", key.prefix)
+                await blocking(_record_usage)(key, usage)
             logger.info(
                 "gateway %s %s key=%s status=%s images=%s providers=%s %.0f ms",
                 request.method, endpoint, key.prefix if key else "-", response.status_code,
@@ -84,8 +92,15 @@ def api_view(endpoint: str, method: str):
     return decorate
 
 
+def _record_usage(key, usage: auth.Usage) -> None:
+    try:
+        auth.record_usage(key, usage)
+    except DatabaseError:  # the answer (perhaps paid images) still goes out
+        logger.exception("usage of key %s not recorded", key.prefix)
+
+
 @api_view("generations", "POST")
-def generations(request, usage: auth.Usage):
+async def generations(request, usage: auth.Usage):
     check_declared_length(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE, param="prompt")
     try:
         data = json.loads(request.body or b"null")
@@ -98,19 +113,19 @@ def generations(request, usage: auth.Usage):
     if not isinstance(data, dict):
         raise BadRequest("The body must be a JSON object.")
     params = parse_params(data)
-    return _serve(request, usage, params, ArenaMode.TEXT_TO_IMAGE, ())
+    return await _serve(request, usage, params, ArenaMode.TEXT_TO_IMAGE, ())
 
 
 @api_view("edits", "POST")
-def edits(request, usage: auth.Usage):
-    fields, references = read_edit_form(request)
+async def edits(request, usage: auth.Usage):
+    fields, references = await blocking(read_edit_form)(request)
     params = parse_params(fields, is_form=True)
-    return _serve(request, usage, params, ArenaMode.EDIT, tuple(references))
+    return await _serve(request, usage, params, ArenaMode.EDIT, tuple(references))
 
 
-def _serve(request, usage: auth.Usage, params, mode: str, references: tuple) -> JsonResponse:
+async def _serve(request, usage: auth.Usage, params, mode: str, references: tuple):
     usage.images_requested = params.n
-    outcome = create_images(params, mode, references, absolute_url=request.build_absolute_uri)
+    outcome = await create_images(params, mode, references, absolute_url=request.build_absolute_uri)
     usage.image_model_id = outcome.image_model_id
     usage.images_returned = outcome.images_returned
     usage.attempts = outcome.attempts
@@ -138,7 +153,11 @@ def image_file(request, file_name: str):
 
 
 @api_view("models", "GET")
-def models(request, usage: auth.Usage, slug: str | None = None):
+async def models(request, usage: auth.Usage, slug: str | None = None):
+    return await blocking(_models_response)(slug)
+
+
+def _models_response(slug: str | None) -> JsonResponse:
     rows = ImageModel.objects.filter(
         is_active=True, offerings__is_active=True, offerings__provider__is_active=True
     ).distinct()

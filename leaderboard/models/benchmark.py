@@ -26,6 +26,9 @@ class BenchRun(models.Model):
     max_cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     spent_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     note = models.TextField(blank=True)
+    # `bench run --shard K/N --region NAME`: which part of the plan, measured from where.
+    shard = models.CharField(max_length=20, blank=True, db_default="")
+    region = models.CharField(max_length=40, blank=True, db_default="")
 
     class Meta:
         ordering = ["-started_at"]
@@ -88,6 +91,8 @@ class BenchSample(models.Model):
     generation = models.ForeignKey(
         Generation, null=True, blank=True, on_delete=models.SET_NULL, related_name="samples"
     )
+    # Where the request was sent from (`bench run --region`); blank: unnamed or the gateway.
+    region = models.CharField(max_length=40, blank=True, db_default="")
 
     class Meta:
         ordering = ["-started_at"]

@@ -21,6 +21,7 @@ from bench.pricing import pricing_notes
 from leaderboard.csv_cells import neutralize_row
 from leaderboard.pages import chart_data, presenters, queries
 from leaderboard.pages.cache import cached, current_snapshot
+from leaderboard.pages.http_cache import snapshot_validated
 from leaderboard.pages.landscape import METRICS, build_landscape
 from leaderboard.pages.params import BadQuery, BoardQuery, board_query
 
@@ -87,13 +88,16 @@ MODEL_BOARD_COLUMNS = [
 
 
 def api_view(view):
-    """GET (and HEAD) only, open to any origin; BadQuery becomes a JSON error with its status."""
+    """GET (and HEAD) only, open to any origin; BadQuery becomes a JSON error with its status.
+    Answers carry validators and a public Cache-Control; conditional requests get 304s."""
+
+    validated = snapshot_validated(view)
 
     @require_safe
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         try:
-            response = view(request, *args, **kwargs)
+            response = validated(request, *args, **kwargs)
         except BadQuery as error:
             response = JsonResponse(
                 {"error": error.code, "param": error.param, "message": error.message},

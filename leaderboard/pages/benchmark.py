@@ -328,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
             "-m",
             "gunicorn",
             "leaderboard.wsgi",
+            "--worker-class",  # gunicorn.conf.py (read from the cwd) names the ASGI worker
+            "sync",
             "-w",
             str(args.workers),
             "-b",

@@ -47,6 +47,12 @@ class Snapshot:
     ratings_at: datetime | None
     stats_at: datetime | None
     last_generation_id: int
+    generated_at: datetime | None = None
+
+    @property
+    def modified_at(self) -> datetime | None:
+        """When any part last changed (the pages' HTTP Last-Modified)."""
+        return max(filter(None, (self.ratings_at, self.stats_at, self.generated_at)), default=None)
 
     @property
     def version(self) -> str:
@@ -59,6 +65,7 @@ class Snapshot:
 
 def read_snapshot() -> Snapshot:
     """The snapshot as stored right now (three small indexed queries)."""
+    newest_generation = Generation.objects.order_by("-id").values("id", "created_at").first()
     return Snapshot(
         ratings_at=Leaderboard.objects.filter(is_current=True).aggregate(at=Max("computed_at"))[
             "at"
@@ -66,7 +73,8 @@ def read_snapshot() -> Snapshot:
         stats_at=OfferingStats.objects.filter(is_current=True).aggregate(at=Max("computed_at"))[
             "at"
         ],
-        last_generation_id=Generation.objects.aggregate(last=Max("id"))["last"] or 0,
+        last_generation_id=newest_generation["id"] if newest_generation else 0,
+        generated_at=newest_generation["created_at"] if newest_generation else None,
     )
 
 

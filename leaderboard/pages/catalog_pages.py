@@ -18,6 +18,7 @@ from leaderboard.pages.presenters import (
     offering_rows,
     records_of,
 )
+from leaderboard.pages.regions import provider_regions
 
 
 def models_index_context() -> dict:
@@ -115,6 +116,7 @@ def provider_context(slug: str) -> dict:
             ),
         ),
         "has_demo": queries.has_demo_data(),
+        "regions": provider_regions(slug, window_days),
     }
 
 

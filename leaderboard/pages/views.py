@@ -18,18 +18,20 @@ from leaderboard.leaderboards import write_votes_csv
 from leaderboard.models import ArenaMode, Leaderboard
 from leaderboard.pages import catalog_pages, chart_data, charts, model_page, presenters, queries
 from leaderboard.pages.cache import cached, current_snapshot
+from leaderboard.pages.http_cache import snapshot_validated
 from leaderboard.pages.landscape import METRICS
 from leaderboard.pages.params import BadQuery, board_query
 
-PAGE_MAX_AGE_S = 30
 CHART_MAX_AGE_S = 365 * 86400
 
 
 def page_view(view):
-    """GET only; a BadQuery becomes the error page with its status (400 or 404)."""
+    """GET only; a BadQuery becomes the error page with its status (400 or 404); answers
+    carry validators and a public Cache-Control, and conditional requests get 304s."""
 
     @require_GET
     @wraps(view)
+    @snapshot_validated
     def wrapper(request, *args, **kwargs):
         try:
             return view(request, *args, **kwargs)
@@ -43,9 +45,7 @@ def cached_page(template: str, build, *parts) -> HttpResponse:
     """The page rendered once per snapshot. Pages hold nothing per visitor, so the HTML
     is shared by everyone (rendered without the request: no CSRF token, no session)."""
     body = cached(f"page:{template}", lambda: render_to_string(template, build()).encode(), *parts)
-    response = HttpResponse(body)
-    response["Cache-Control"] = f"public, max-age={PAGE_MAX_AGE_S}"
-    return response
+    return HttpResponse(body)
 
 
 def board_query_of(request):

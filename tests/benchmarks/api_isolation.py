@@ -1,0 +1,295 @@
+"""API isolation: slow provider calls in flight must not slow the pages down.
+
+    python -m tests.benchmarks.api_isolation                    # SQLite
+    python -m tests.benchmarks.api_isolation --db postgres      # a scratch PostgreSQL db
+
+Builds a throwaway production-like site (DEBUG=0, the demo's ratings and stats), serves
+it with the README's production command (gunicorn.conf.py: uvicorn workers), starts the
+loopback provider simulator in its own process with every image taking `--image-s`
+seconds (20), puts `--calls` API calls (200) in flight through the official protocol,
+and while they wait reads the leaderboard and /healthz with `--readers` concurrent
+clients. Prints p50/p99/max latency and errors of the reads while the calls are in
+flight (the target: p99 < 50 ms, 0 errors), the reads while the answers come back, the
+API calls' outcome, and the server's memory per in-flight call (RSS of the workers
+with the calls in flight minus before, divided by the number of calls).
+
+`--server wsgi` serves the same site with the previous command (sync workers) for
+comparison: there each call holds a worker, and the reads wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from leaderboard.arena.loadtest import free_port, percentile, wait_until_up
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
+PROVIDER_KEYS = ("REPLICATE_API_TOKEN", "FAL_KEY", "BFL_API_KEY", "OPENAI_API_KEY")
+READ_PATHS = ("/leaderboard/", "/healthz")
+
+
+def site_environment(workdir: Path, database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_KEYS}
+    env.update(
+        DEBUG="0",
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        SECURE_SSL_REDIRECT="0",
+        SESSION_COOKIE_SECURE="0",
+        CSRF_COOKIE_SECURE="0",
+        SECURE_HSTS_SECONDS="0",
+        DATABASE_URL=database_url,
+        PAIRWISE_VAR_DIR=str(workdir),
+        MEDIA_ROOT=str(workdir / "media"),
+        STATIC_ROOT=str(workdir / "static"),
+        ARENA_IMAGE_DIR=str(workdir / "arena-images"),
+        GATEWAY_RATE_LIMIT_PER_MINUTE="0",
+        LOG_LEVEL="ERROR",
+    )
+    return env
+
+
+def create_postgres_database(admin_url: str) -> tuple[str, str]:
+    import psycopg
+
+    name = f"scale_api_isolation_{os.getpid()}"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return name, admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run(command: list[str], env: dict[str, str]) -> str:
+    done = subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def prepare_site(env: dict[str, str], simulator_url: str, votes: int) -> str:
+    """The demo site, its simulated provider pointed at our simulator; returns an API key."""
+    manage = [PYTHON, "manage.py"]
+    run([*manage, "migrate", "--noinput", "-v0"], env)
+    run([*manage, "collectstatic", "--noinput", "-v0"], env)
+    run(
+        [PYTHON, "-m", "leaderboard.pages.benchmark", "--populate-only", "--votes", str(votes)], env
+    )
+    point = (
+        "from leaderboard.models import Provider; "
+        f"Provider.objects.filter(slug='simulated').update(base_url={simulator_url!r}, "
+        "is_active=True)"
+    )
+    run([*manage, "shell", "-c", point], env)
+    return run([*manage, "create_api_key", "api-isolation"], env).splitlines()[-1].strip()
+
+
+def start_simulator(workdir: Path, port: int, image_s: float) -> subprocess.Popen:
+    profile = {
+        "seed": 1,
+        "default": {
+            "queue_ms": 0,
+            "processing_ms": image_s * 1000,
+            "transfer_ms": 5,
+            "failures": {},
+        },
+        "models": {},
+    }
+    path = workdir / "slow-profile.json"
+    path.write_text(json.dumps(profile))
+    command = [PYTHON, "-m", "bench", "simulate", "--port", str(port), "--profile", str(path)]
+    log = open(workdir / "simulator.log", "ab")  # noqa: SIM115
+    return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=log, start_new_session=True)
+
+
+def start_server(env: dict[str, str], workdir: Path, port: int, args) -> subprocess.Popen:
+    if args.server == "asgi":  # the README's production command, with a loopback port
+        command = [GUNICORN, "leaderboard.asgi:application", "-c", "gunicorn.conf.py"]
+    else:  # the previous production command: sync workers (gunicorn.conf.py names another)
+        command = [GUNICORN, "leaderboard.wsgi", "--worker-class", "sync"]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)]
+    log = open(workdir / "server.log", "ab")  # noqa: SIM115
+    return subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True
+    )
+
+
+def worker_rss_kb(server: subprocess.Popen) -> int:
+    """Resident memory of the server's workers (children of the gunicorn master)."""
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    total = 0
+    for pid in children:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total
+
+
+async def api_call(client: httpx.AsyncClient, key: str, outcomes: list) -> None:
+    body = {"model": "flux.2-pro", "prompt": "A fox in the snow", "size": "1024x1024"}
+    body["response_format"] = "url"
+    started = time.perf_counter()
+    try:
+        response = await client.post(
+            "/openai/v1/images/generations",
+            json=body,
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        outcomes.append((response.status_code, time.perf_counter() - started))
+    except httpx.HTTPError as error:
+        outcomes.append((type(error).__name__, time.perf_counter() - started))
+
+
+async def read_pages(client: httpx.AsyncClient, until: float, samples: dict, errors: list):
+    turn = 0
+    while time.perf_counter() < until:
+        path = READ_PATHS[turn % len(READ_PATHS)]
+        turn += 1
+        started = time.perf_counter()
+        try:
+            response = await client.get(path)
+            if response.status_code != 200:
+                errors.append(f"{path}: HTTP {response.status_code}")
+        except httpx.HTTPError as error:
+            errors.append(f"{path}: {type(error).__name__}")
+            continue
+        samples[path].append(time.perf_counter() - started)
+
+
+async def read_for(base_url: str, seconds: float, readers: int) -> tuple[dict, list]:
+    samples: dict[str, list[float]] = {path: [] for path in READ_PATHS}
+    errors: list[str] = []
+    until = time.perf_counter() + seconds
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+        await asyncio.gather(*(read_pages(client, until, samples, errors) for _ in range(readers)))
+    return samples, errors
+
+
+def report_reads(title: str, samples: dict, errors: list) -> None:
+    print(f"\n{title}")
+    for path, values in samples.items():
+        print(
+            f"  {path:<14} {len(values):6d} reads  p50 {percentile(values, 0.5) * 1000:7.1f} ms"
+            f"  p99 {percentile(values, 0.99) * 1000:7.1f} ms"
+            f"  max {max(values, default=float('nan')) * 1000:7.1f} ms"
+        )
+    print(f"  errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+
+
+async def measure(base_url: str, key: str, server: subprocess.Popen, args) -> None:
+    # Warm up: every worker renders the leaderboard once.
+    await read_for(base_url, 2, args.readers)
+    settle_s = min(3.0, args.image_s / 4)  # until every call has reached the simulator
+    window_s = max(1.0, args.image_s - 3.0 - settle_s)
+    report_reads(
+        f"Baseline: reads with no API call in flight ({window_s:.0f} s window)",
+        *await read_for(base_url, window_s, args.readers),
+    )
+    if not args.calls:
+        return
+    rss_before_kb = worker_rss_kb(server)
+    limits = httpx.Limits(max_connections=args.calls + 10, max_keepalive_connections=args.calls)
+    outcomes: list = []
+    async with httpx.AsyncClient(
+        base_url=base_url, timeout=args.image_s * 10 + 60, limits=limits
+    ) as client:
+        calls = [asyncio.create_task(api_call(client, key, outcomes)) for _ in range(args.calls)]
+        await asyncio.sleep(settle_s)
+        rss_during_kb = worker_rss_kb(server)
+        in_flight = await read_for(base_url, window_s, args.readers)
+        in_flight_done = len(outcomes)
+        answers = asyncio.create_task(read_for(base_url, 6, args.readers))
+        await asyncio.gather(*calls)
+        returning = await answers
+    report_reads(
+        f"Reads while {args.calls} API calls wait on the provider ({window_s:.0f} s window; "
+        f"{in_flight_done} calls had finished by its end)",
+        *in_flight,
+    )
+    report_reads("Reads while the API answers come back (6 s window)", *returning)
+    statuses: dict = {}
+    for status, _seconds in outcomes:
+        statuses[status] = statuses.get(status, 0) + 1
+    durations = [seconds for _status, seconds in outcomes]
+    print(
+        f"\nAPI calls: {len(outcomes)} answered, statuses {statuses}, "
+        f"duration p50 {percentile(durations, 0.5):.1f} s, max {max(durations):.1f} s"
+    )
+    grown_kb = rss_during_kb - rss_before_kb
+    print(
+        f"Worker memory: {rss_before_kb / 1024:.0f} MB before, {rss_during_kb / 1024:.0f} MB "
+        f"with {args.calls} calls in flight: {grown_kb / args.calls:.0f} KB per in-flight call"
+    )
+    print(f"Load average at the end: {os.getloadavg()[0]:.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.api_isolation")
+    parser.add_argument("--calls", type=int, default=200, help="API calls in flight")
+    parser.add_argument("--image-s", type=float, default=20.0, help="seconds per image")
+    parser.add_argument("--readers", type=int, default=4, help="concurrent page readers")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--server", choices=["asgi", "wsgi"], default="asgi")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "PAIRWISE_BENCH_PG", "postgres://pairwise:pairwise@127.0.0.1:5432/pairwise"
+        ),
+    )
+    parser.add_argument("--votes", type=int, default=2000, help="demo votes behind the pages")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="api-isolation-"))
+    pg_name = None
+    if args.db == "postgres":
+        pg_name, database_url = create_postgres_database(args.postgres_url)
+    else:
+        database_url = f"sqlite:///{workdir / 'site.sqlite3'}"
+    env = site_environment(workdir, database_url)
+    simulator_port, server_port = free_port(), free_port()
+    simulator = start_simulator(workdir, simulator_port, args.image_s)
+    server = None
+    try:
+        print(f"Preparing the site in {workdir} ({args.db}) ...", flush=True)
+        key = prepare_site(env, f"http://127.0.0.1:{simulator_port}", args.votes)
+        server = start_server(env, workdir, server_port, args)
+        base_url = f"http://127.0.0.1:{server_port}"
+        wait_until_up(base_url)
+        print(
+            f"Server: {args.server}, {args.workers} workers; simulator: {args.image_s:g} s per "
+            f"image; {args.readers} readers; load: {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+        asyncio.run(measure(base_url, key, server, args))
+    finally:
+        for process in (server, simulator):
+            if process is not None:
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+        if pg_name is not None:
+            drop_postgres_database(args.postgres_url, pg_name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
