@@ -7,9 +7,10 @@ commits it at once, with the image saved as a content-addressed Generation and t
 run's ``spent_usd`` raised in the same transaction. A crash of the runner loses at
 most the requests in flight: the child stores what it was handed, then exits. A 429
 makes that provider's next requests wait (``Retry-After`` honoured); the spending cap
-turns the remaining requests into ``skipped`` samples. SIGTERM, at any moment of the run, lets in-flight requests
-finish for a grace period, abandons the rest and marks the run interrupted; so does
-losing the run lock (a database restart), before another paid request is sent.
+turns the remaining requests into ``skipped`` samples. SIGTERM, at any moment of the
+run, lets in-flight requests finish for a grace period, abandons the rest and marks
+the run interrupted; so does losing the run lock (a database restart), before
+another paid request is sent.
 """
 
 from __future__ import annotations
