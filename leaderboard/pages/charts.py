@@ -17,6 +17,7 @@ import html
 import io
 import math
 import re
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -110,7 +111,7 @@ def landscape_svg(
     """
     with matplotlib.rc_context(_rc(size)):
         is_wide = size is WIDE
-        fig, ax = _figure(size, bottom=0.2 if is_wide else 0.15, top=0.9 if is_wide else 0.83)
+        fig, ax = _figure(size, bottom=0.2, top=0.9 if is_wide else 0.83)
         points = landscape.points
         if not points:
             _empty(ax, "No rated model has a price or a timing yet.")
@@ -130,7 +131,8 @@ def landscape_svg(
         ax.xaxis.set_major_formatter(
             ticker.FuncFormatter(_usd_tick if landscape.metric == "cost" else _seconds_tick)
         )
-        ax.set_xlabel(METRICS[landscape.metric]["axis"])
+        axis = METRICS[landscape.metric]["axis"]
+        ax.set_xlabel(axis if is_wide else textwrap.fill(axis, 40))
         ax.set_ylabel("Rating (Elo scale, 95% interval)")
         ax.grid(True, color=GRID, linewidth=0.8)
         ax.set_axisbelow(True)
