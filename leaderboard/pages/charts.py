@@ -13,11 +13,13 @@ picture, which keeps charts cacheable and testable.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import math
 import re
 import textwrap
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -34,6 +36,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from leaderboard.pages.landscape import METRICS, Landscape  # noqa: E402
 
+_DRAW_LOCK = threading.Lock()
 DPI = 72  # 1 px = 1 pt, so label boxes measured on screen are the SVG's own units
 INK = "#1a1a24"
 MUTED = "#55566a"
@@ -109,7 +112,7 @@ def landscape_svg(
     Each model is an SVG group `point-<slug>`; the frontier line is `pareto-frontier`,
     and its models are named under the plot.
     """
-    with matplotlib.rc_context(_rc(size)):
+    with _drawing(size):
         is_wide = size is WIDE
         fig, ax = _figure(size, bottom=0.2, top=0.9 if is_wide else 0.83)
         points = landscape.points
@@ -202,7 +205,7 @@ def landscape_svg(
 
 def history_svg(series: Sequence[Series], *, title: str, size: ChartSize = WIDE) -> str:
     """Online Elo over time: one line per series of (datetime, rating) points."""
-    with matplotlib.rc_context(_rc(size)):
+    with _drawing(size):
         fig, ax = _figure(size)
         drawn = [s for s in series if s.points]
         if not drawn:
@@ -237,7 +240,7 @@ def history_svg(series: Sequence[Series], *, title: str, size: ChartSize = WIDE)
 
 def latency_cdf_svg(series: Sequence[Series], *, title: str, size: ChartSize = WIDE) -> str:
     """Cumulative share of successful requests (y, %) finished within x seconds (log)."""
-    with matplotlib.rc_context(_rc(size)):
+    with _drawing(size):
         fig, ax = _figure(size)
         drawn = [s for s in series if s.points]
         if not drawn:
@@ -279,7 +282,7 @@ def latency_cdf_svg(series: Sequence[Series], *, title: str, size: ChartSize = W
 
 def success_svg(series: Sequence[Series], *, title: str, size: ChartSize = WIDE) -> str:
     """Daily success rate (0-100%) per line of (date, fraction) points."""
-    with matplotlib.rc_context(_rc(size)):
+    with _drawing(size):
         fig, ax = _figure(size)
         drawn = [s for s in series if s.points]
         if not drawn:
@@ -399,8 +402,12 @@ def _style_to_attributes(match: re.Match) -> str:
     return " " + " ".join(attributes) if attributes else ""
 
 
-def _rc(size: ChartSize) -> dict:
-    return {**RC, "font.size": size.text}
+@contextlib.contextmanager
+def _drawing(size: ChartSize):
+    # rcParams are process-global: two threads drawing at once (runserver, threaded
+    # workers) would restore each other's settings mid-draw, and text became paths.
+    with _DRAW_LOCK, matplotlib.rc_context({**RC, "font.size": size.text}):
+        yield
 
 
 def _figure(size: ChartSize, bottom: float | None = None, top: float | None = None):
