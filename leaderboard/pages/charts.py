@@ -182,7 +182,9 @@ def landscape_svg(
         ax.legend(
             handles=_legend_handles(bool(highlight), any(p.is_provisional for p in points)),
             loc="lower left",
-            bbox_to_anchor=(0.0, 1.0),
+            # A phone's legend starts at the figure's edge: from the axes it would not fit.
+            bbox_to_anchor=(0.0, 1.0) if is_wide else (0.0, 0.84),
+            bbox_transform=ax.transAxes if is_wide else fig.transFigure,
             ncols=size.legend_columns,
             fontsize=size.small,
             frameon=False,
