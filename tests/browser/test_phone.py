@@ -133,8 +133,8 @@ def test_chart_text_renders_at_11_px_or_more_on_a_phone(demo_url, phone, artifac
 
     assert charts, "no chart on the page"
     for chart in charts:
-        assert "size=phone" in chart["src"], chart
         assert chart["texts"] > 5 and chart["smallest"] >= MIN_TEXT_PX, chart
+        assert "size=phone" in chart["src"], chart
     # The page as a whole never scrolls sideways; wide tables scroll in their own box.
     assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
@@ -152,7 +152,9 @@ def test_the_leaderboard_keeps_the_model_column_in_view_and_says_it_scrolls(demo
     assert box["x"] - 1 <= model["x"] and model["x"] + model["width"] <= box["x"] + box["width"]
     for column in ("Price / image", "p50 generation"):
         cell = phone.locator("#board thead th", has_text=column).bounding_box()
-        assert cell["x"] >= box["x"] - 1 and cell["x"] + cell["width"] <= box["x"] + box["width"] + 1
+        assert (
+            cell["x"] >= box["x"] - 1 and cell["x"] + cell["width"] <= box["x"] + box["width"] + 1
+        )
 
 
 def test_the_model_page_is_at_most_half_as_long_on_a_phone(demo_url, phone):
