@@ -156,10 +156,13 @@ def parameter_reference(model, offering_ids: list[int]) -> dict:
     Returns {"groups": [(name, [Parameter])], "providers": [names], "legend": [(behaviour,
     meaning, [parameter names])]}.
     """
-    offerings = sorted(
-        Offering.objects.filter(id__in=offering_ids).select_related("provider", "image_model"),
-        key=lambda o: offering_ids.index(o.id),
-    )
+    offerings = [
+        _Parsed(o)
+        for o in sorted(
+            Offering.objects.filter(id__in=offering_ids).select_related("provider", "image_model"),
+            key=lambda o: offering_ids.index(o.id),
+        )
+    ]
     rows = [
         _described(spec, model, offerings)
         for spec in parameter_specs()
@@ -180,7 +183,24 @@ def parameter_reference(model, offering_ids: list[int]) -> dict:
     }
 
 
-def _described(spec: Parameter, model, offerings: list[Offering]) -> Parameter:
+class _Parsed:
+    """An offering with its JSON rules parsed once (plan() reads them on every call)."""
+
+    def __init__(self, offering: Offering) -> None:
+        self.offering = offering
+        self.endpoint_kind = offering.endpoint_kind
+        self.size_rules = offering.size_rules
+        self.capability_rules = offering.capability_rules
+        self.pricing_rule = offering.pricing_rule
+        self.provider_model_id = offering.provider_model_id
+        self.edit_model_id = offering.edit_model_id
+        self.key = offering.key
+        self.provider = offering.provider
+        self.model_slug = offering.image_model.slug
+        self.bodies: dict[str, tuple[dict | None, str]] = {}  # the bodies without the probe
+
+
+def _described(spec: Parameter, model, offerings: list[_Parsed]) -> Parameter:
     limits = integer_limits()
     allowed: tuple[str, ...] = spec.allowed
     if spec.name in limits:
@@ -214,10 +234,13 @@ def _described(spec: Parameter, model, offerings: list[Offering]) -> Parameter:
     )
 
 
-def _handling(spec: Parameter, offering: Offering) -> Handling:
+def _handling(spec: Parameter, offering: _Parsed) -> Handling:
     provider = offering.provider.name
     references = (_reference(),) if spec.name == "image" else ()
-    before, _ = _body(offering, spec.base, ())
+    base_key = json.dumps(spec.base, sort_keys=True)
+    if base_key not in offering.bodies:
+        offering.bodies[base_key] = _body(offering, spec.base, ())
+    before, _ = offering.bodies[base_key]
     after, refusal = _body(offering, {**spec.base, **spec.probe}, references)
     if after is None:
         return Handling(provider, "refused", refusal)
@@ -234,9 +257,9 @@ def _handling(spec: Parameter, offering: Offering) -> Handling:
     return Handling(provider, "converted", _fields(changed))
 
 
-def _body(offering: Offering, fields: dict, references: tuple) -> tuple[dict | None, str]:
+def _body(offering: _Parsed, fields: dict, references: tuple) -> tuple[dict | None, str]:
     """The provider-native body the gateway would send for this request, or why not."""
-    params = parse_params({"model": offering.image_model.slug, "prompt": PROMPT, **fields})
+    params = parse_params({"model": offering.model_slug, "prompt": PROMPT, **fields})
     try:
         request: ImageRequest = plan(params, offering, references).request
     except SizeError as error:
