@@ -69,6 +69,26 @@ CONSUMED = {"model", "prompt", "n", "size", "aspect_ratio", "resolution", "respo
             "output_quality"}  # fmt: skip
 
 
+FAL_BOOLEAN_FIELDS = ("enable_safety_checker", "sync_mode")  # sent to fal endpoints only
+MAX_SIDE = 14142  # px, the longest side a WxH request may name (sqrt of 200 MP)
+
+
+def integer_limits() -> dict[str, tuple[int, int]]:
+    """Inclusive ranges of the integer parameters, as parse_params enforces them.
+
+    The model page's parameter reference reads them from here too.
+    """
+    return {
+        "n": (1, settings.GATEWAY_MAX_IMAGES),
+        "seed": (0, MAX_SEED),
+        "output_compression": (0, 100),
+        "safety_tolerance": (0, 6),
+        "width": (1, MAX_SIDE),
+        "height": (1, MAX_SIDE),
+        "output_quality": (0, 100),
+    }
+
+
 def output_formats() -> tuple[str, ...]:
     """The formats the gateway can return: the native three, gif, and avif if Pillow writes it."""
     extra = ("gif", "avif") if features.check("avif") else ("gif",)
@@ -150,14 +170,16 @@ def parse_params(data: Mapping, *, is_form: bool = False) -> ImageParams:
     except SizeError as error:
         raise BadRequest(str(error), param=error.param) from None
 
-    width, height = reader.integer("width", 1, 14142), reader.integer("height", 1, 14142)
+    limits = integer_limits()
+    width, height = (
+        reader.integer("width", *limits["width"]),
+        reader.integer("height", *limits["height"]),
+    )
     if (width is None) != (height is None):
         missing = "height" if height is None else "width"
         raise BadRequest(f"width and height go together; {missing} is missing.", param=missing)
     fal_fields = {
-        name: value
-        for name in ("enable_safety_checker", "sync_mode")
-        if (value := reader.boolean(name)) is not None
+        name: value for name in FAL_BOOLEAN_FIELDS if (value := reader.boolean(name)) is not None
     }
     passthrough = {
         name: _form_value(value) if is_form else value
@@ -167,18 +189,18 @@ def parse_params(data: Mapping, *, is_form: bool = False) -> ImageParams:
     return ImageParams(
         model=model,
         prompt=prompt,
-        n=reader.integer("n", 1, settings.GATEWAY_MAX_IMAGES) or 1,
+        n=reader.integer("n", *limits["n"]) or 1,
         size=size,
         aspect_ratio=aspect_ratio,
         resolution=resolution,
         response_format=response_format,
         output_format=output_format,
-        output_compression=reader.integer("output_compression", 0, 100),
-        seed=reader.integer("seed", 0, MAX_SEED),
-        safety_tolerance=reader.integer("safety_tolerance", 0, 6),
+        output_compression=reader.integer("output_compression", *limits["output_compression"]),
+        seed=reader.integer("seed", *limits["seed"]),
+        safety_tolerance=reader.integer("safety_tolerance", *limits["safety_tolerance"]),
         fal_fields=fal_fields,
         replicate_width_height=None if width is None else (width, height),
-        replicate_output_quality=reader.integer("output_quality", 0, 100),
+        replicate_output_quality=reader.integer("output_quality", *limits["output_quality"]),
         passthrough=passthrough,
     )
 

@@ -13,10 +13,13 @@ picture, which keeps charts cacheable and testable.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import io
 import math
 import re
+import textwrap
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,8 +36,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from leaderboard.pages.landscape import METRICS, Landscape  # noqa: E402
 
+_DRAW_LOCK = threading.Lock()
 DPI = 72  # 1 px = 1 pt, so label boxes measured on screen are the SVG's own units
-WIDTH_IN, HEIGHT_IN = 6.8, 4.4
 INK = "#1a1a24"
 MUTED = "#55566a"
 GRID = "#e3e4ec"
@@ -66,6 +69,32 @@ DENSE_STEPS = (1, 1.5, 2, 3, 5, 7)
 
 
 @dataclass(frozen=True)
+class ChartSize:
+    """A chart's canvas (inches; 1 in = 72 SVG units) and its font sizes (SVG units).
+
+    A phone shows a chart about 340 px wide; the wide chart (490 units) would shrink its
+    8-unit legend to 5.5 px there. The phone chart is drawn 310 units wide with no text
+    under 11 units, so at 360-390 px viewports every letter renders at 11 px or more.
+    """
+
+    name: str
+    width_in: float
+    height_in: float
+    text: float  # ticks and axis labels
+    small: float  # legends, annotations, point labels
+    left: float  # subplot margins, figure fractions
+    right: float
+    bottom: float
+    top: float
+    legend_columns: int
+
+
+WIDE = ChartSize("wide", 6.8, 4.4, 10, 8, 0.11, 0.97, 0.13, 0.95, legend_columns=4)
+PHONE = ChartSize("phone", 4.3, 4.3, 11.5, 11, 0.2, 0.95, 0.15, 0.95, legend_columns=2)
+CHART_SIZES = {size.name: size for size in (WIDE, PHONE)}
+
+
+@dataclass(frozen=True)
 class Series:
     """One line: a label and its (x, y) points; `key` names its SVG group (`series-<key>`)."""
 
@@ -75,14 +104,17 @@ class Series:
     is_emphasised: bool = False
 
 
-def landscape_svg(landscape: Landscape, *, title: str, highlight: str | None = None) -> str:
+def landscape_svg(
+    landscape: Landscape, *, title: str, highlight: str | None = None, size: ChartSize = WIDE
+) -> str:
     """Rating (with its 95% interval as an error bar) against price or speed, log x axis.
 
     Each model is an SVG group `point-<slug>`; the frontier line is `pareto-frontier`,
     and its models are named under the plot.
     """
-    with matplotlib.rc_context(RC):
-        fig, ax = _figure(bottom=0.2, top=0.9)
+    with _drawing(size):
+        is_wide = size is WIDE
+        fig, ax = _figure(size, bottom=0.2, top=0.9 if is_wide else 0.83)
         points = landscape.points
         if not points:
             _empty(ax, "No rated model has a price or a timing yet.")
@@ -102,7 +134,8 @@ def landscape_svg(landscape: Landscape, *, title: str, highlight: str | None = N
         ax.xaxis.set_major_formatter(
             ticker.FuncFormatter(_usd_tick if landscape.metric == "cost" else _seconds_tick)
         )
-        ax.set_xlabel(METRICS[landscape.metric]["axis"])
+        axis = METRICS[landscape.metric]["axis"]
+        ax.set_xlabel(axis if is_wide else textwrap.fill(axis, 40))
         ax.set_ylabel("Rating (Elo scale, 95% interval)")
         ax.grid(True, color=GRID, linewidth=0.8)
         ax.set_axisbelow(True)
@@ -143,18 +176,23 @@ def landscape_svg(landscape: Landscape, *, title: str, highlight: str | None = N
             [(p.x, p.y) for p in points],
             [p.name for p in points],
             bold={i for i, p in enumerate(points) if p.slug == highlight},
+            fontsize=size.small + 1 if is_wide else size.small,
         )
         # Above the plot, not in it: a legend inside the axes hides points and labels.
         ax.legend(
             handles=_legend_handles(bool(highlight), any(p.is_provisional for p in points)),
             loc="lower left",
-            bbox_to_anchor=(0.0, 1.0),
-            ncols=4,
-            fontsize=8,
+            # A phone's legend starts at the figure's edge: from the axes it would not fit.
+            bbox_to_anchor=(0.0, 1.0) if is_wide else (0.0, 0.84),
+            bbox_transform=ax.transAxes if is_wide else fig.transFigure,
+            ncols=size.legend_columns,
+            fontsize=size.small,
             frameon=False,
             handletextpad=0.3,
             columnspacing=1.0,
         )
+        if not is_wide:  # the caption under the chart names the frontier
+            return _finish(fig, title)
         names = " → ".join(p.name for p in landscape.frontier)
         fig.text(
             0.01,
@@ -167,10 +205,10 @@ def landscape_svg(landscape: Landscape, *, title: str, highlight: str | None = N
         return _finish(fig, title)
 
 
-def history_svg(series: Sequence[Series], *, title: str) -> str:
+def history_svg(series: Sequence[Series], *, title: str, size: ChartSize = WIDE) -> str:
     """Online Elo over time: one line per series of (datetime, rating) points."""
-    with matplotlib.rc_context(RC):
-        fig, ax = _figure()
+    with _drawing(size):
+        fig, ax = _figure(size)
         drawn = [s for s in series if s.points]
         if not drawn:
             _empty(ax, "No rating history yet.")
@@ -192,20 +230,20 @@ def history_svg(series: Sequence[Series], *, title: str) -> str:
                 xytext=(4, 0),
                 textcoords="offset points",
                 va="center",
-                fontsize=9,
+                fontsize=size.small + 1 if size is WIDE else size.small,
                 color=SERIES[index % len(SERIES)],
             )
         _date_axis(ax)
         ax.set_ylabel("Online Elo rating")
         ax.grid(True, color=GRID, linewidth=0.8)
-        ax.legend(loc="best", fontsize=8)
+        ax.legend(loc="best", fontsize=size.small)
         return _finish(fig, title)
 
 
-def latency_cdf_svg(series: Sequence[Series], *, title: str) -> str:
+def latency_cdf_svg(series: Sequence[Series], *, title: str, size: ChartSize = WIDE) -> str:
     """Cumulative share of successful requests (y, %) finished within x seconds (log)."""
-    with matplotlib.rc_context(RC):
-        fig, ax = _figure()
+    with _drawing(size):
+        fig, ax = _figure(size)
         drawn = [s for s in series if s.points]
         if not drawn:
             _empty(ax, "No successful benchmark samples in the window.")
@@ -240,14 +278,14 @@ def latency_cdf_svg(series: Sequence[Series], *, title: str) -> str:
         ax.set_xlabel("Generation time (seconds, log scale)")
         ax.set_ylabel("Successful requests done")
         ax.grid(True, color=GRID, linewidth=0.8)
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="lower right", fontsize=size.small)
         return _finish(fig, title)
 
 
-def success_svg(series: Sequence[Series], *, title: str) -> str:
+def success_svg(series: Sequence[Series], *, title: str, size: ChartSize = WIDE) -> str:
     """Daily success rate (0-100%) per line of (date, fraction) points."""
-    with matplotlib.rc_context(RC):
-        fig, ax = _figure()
+    with _drawing(size):
+        fig, ax = _figure(size)
         drawn = [s for s in series if s.points]
         if not drawn:
             _empty(ax, "No benchmark requests in the window.")
@@ -272,7 +310,7 @@ def success_svg(series: Sequence[Series], *, title: str) -> str:
         ax.yaxis.set_major_formatter(ticker.PercentFormatter())
         ax.set_ylabel("Success rate per day")
         ax.grid(True, color=GRID, linewidth=0.8)
-        ax.legend(loc="lower left", fontsize=8, ncols=2)
+        ax.legend(loc="lower left", fontsize=size.small, ncols=2)
         return _finish(fig, title)
 
 
@@ -366,11 +404,21 @@ def _style_to_attributes(match: re.Match) -> str:
     return " " + " ".join(attributes) if attributes else ""
 
 
-def _figure(bottom: float = 0.13, top: float = 0.95):
-    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+@contextlib.contextmanager
+def _drawing(size: ChartSize):
+    # rcParams are process-global: two threads drawing at once (runserver, threaded
+    # workers) would restore each other's settings mid-draw, and text became paths.
+    with _DRAW_LOCK, matplotlib.rc_context({**RC, "font.size": size.text}):
+        yield
+
+
+def _figure(size: ChartSize, bottom: float | None = None, top: float | None = None):
+    fig = Figure(figsize=(size.width_in, size.height_in), dpi=DPI)
     FigureCanvasAgg(fig)
     # Fixed margins (no tight_layout): label placement measures the final layout.
-    fig.subplots_adjust(left=0.11, right=0.97, top=top, bottom=bottom)
+    fig.subplots_adjust(
+        left=size.left, right=size.right, top=top or size.top, bottom=bottom or size.bottom
+    )
     return fig, fig.add_subplot()
 
 
@@ -385,7 +433,7 @@ def _empty(ax, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center", color=MUTED, transform=ax.transAxes)
 
 
-def _place_labels(fig, ax, anchors_data, names, *, bold=frozenset()) -> None:
+def _place_labels(fig, ax, anchors_data, names, *, bold=frozenset(), fontsize=9.0) -> None:
     renderer = fig.canvas.get_renderer()
     to_display = ax.transData
     anchors = [tuple(to_display.transform(point)) for point in anchors_data]
@@ -394,7 +442,7 @@ def _place_labels(fig, ax, anchors_data, names, *, bold=frozenset()) -> None:
             0,
             0,
             name,
-            fontsize=9,
+            fontsize=fontsize,
             fontweight="bold" if i in bold else "normal",
             color=INK,
             ha="left",

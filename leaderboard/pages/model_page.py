@@ -15,6 +15,7 @@ from bench.sizes import size_table
 from leaderboard.models import ArenaMode
 from leaderboard.pages import queries
 from leaderboard.pages.landscape import METRICS, build_landscape
+from leaderboard.pages.parameter_reference import parameter_reference
 from leaderboard.pages.params import BadQuery, BoardQuery
 from leaderboard.pages.presenters import (
     MODE_LABELS,
@@ -63,6 +64,7 @@ def model_context(slug: str, *, api_base: str) -> dict:
         "pricing": _pricing(model, live),
         "api": {"base": api_base, "model_id": model.slug},
         "sizes": _sizes(live),
+        "parameters": parameter_reference(model, [offering.id for offering in live]),
         "benchmarks": benchmarks,
         "landscapes": _landscapes(model),
         "competition": _competition(model),

@@ -150,6 +150,11 @@ class ChartView:
     caption: str = ""
     landscape: Landscape | None = None
 
+    @property
+    def phone_url(self) -> str:
+        """The same chart drawn for a phone's width (charts.PHONE)."""
+        return self.url + ("&" if "?" in self.url else "?") + "size=phone"
+
 
 # Shared rows ---------------------------------------------------------------------------
 

@@ -117,6 +117,17 @@ def svg_response(svg: bytes, version: str) -> HttpResponse:
     return response
 
 
+def chart_size_of(request) -> charts.ChartSize:
+    """The `size` query parameter of a chart URL: wide (default) or phone."""
+    name = request.GET.get("size") or charts.WIDE.name
+    if name not in charts.CHART_SIZES:
+        raise BadQuery(
+            f'size: "{name}" is not a chart size; use one of: {", ".join(charts.CHART_SIZES)}.',
+            param="size",
+        )
+    return charts.CHART_SIZES[name]
+
+
 @page_view
 def landscape_chart(request, version, metric):
     if metric not in METRICS:
@@ -125,23 +136,27 @@ def landscape_chart(request, version, metric):
     highlight = request.GET.get("highlight") or None
     if highlight is not None and highlight not in queries.catalog().models:
         raise BadQuery(f"highlight: there is no model {highlight!r}.", param="highlight")
+    size = chart_size_of(request)
 
     def draw():
         landscape, title = chart_data.landscape_for_chart(metric, query)
-        return charts.landscape_svg(landscape, title=title, highlight=highlight).encode()
+        return charts.landscape_svg(landscape, title=title, highlight=highlight, size=size).encode()
 
-    return svg_response(cached("chart-landscape", draw, metric, *query.key, highlight), version)
+    svg = cached("chart-landscape", draw, metric, *query.key, highlight, size.name)
+    return svg_response(svg, version)
 
 
 @page_view
 def model_history_chart(request, version, slug):
     model = _model(slug)
+    size = chart_size_of(request)
     svg = cached(
         "chart-history",
         lambda: charts.history_svg(
-            chart_data.history_series(slug), title=f"{model.name}: rating over time"
+            chart_data.history_series(slug), title=f"{model.name}: rating over time", size=size
         ).encode(),
         slug,
+        size.name,
     )
     return svg_response(svg, version)
 
@@ -149,12 +164,16 @@ def model_history_chart(request, version, slug):
 @page_view
 def model_latency_chart(request, version, slug):
     model = _model(slug)
+    size = chart_size_of(request)
     svg = cached(
         "chart-latency",
         lambda: charts.latency_cdf_svg(
-            chart_data.latency_series(slug), title=f"{model.name}: generation time per provider"
+            chart_data.latency_series(slug),
+            title=f"{model.name}: generation time per provider",
+            size=size,
         ).encode(),
         slug,
+        size.name,
     )
     return svg_response(svg, version)
 
@@ -164,12 +183,16 @@ def provider_success_chart(request, version, slug):
     provider = queries.catalog().providers.get(slug)
     if provider is None:
         raise BadQuery(f"There is no provider {slug!r}.", status=404)
+    size = chart_size_of(request)
     svg = cached(
         "chart-success",
         lambda: charts.success_svg(
-            chart_data.success_series(slug), title=f"{provider.name}: success rate per day"
+            chart_data.success_series(slug),
+            title=f"{provider.name}: success rate per day",
+            size=size,
         ).encode(),
         slug,
+        size.name,
     )
     return svg_response(svg, version)
 

@@ -52,6 +52,30 @@
     status.textContent = "Sorted by " + heading.textContent.trim() + ", " + direction + ".";
   }
 
+  // A wide table scrolls in its own box; say so above it while columns are hidden. The
+  // shadow drawn by site.css is the cue without JavaScript.
+  var hintUpdates = [];
+  function showScrollHint(wrap) {
+    var hint = document.createElement("p");
+    hint.className = "scroll-hint";
+    hint.setAttribute("aria-hidden", "true");
+    hint.textContent = "Scroll sideways for more columns →";
+    wrap.parentNode.insertBefore(hint, wrap);
+    function update() {
+      hint.hidden = wrap.scrollWidth <= wrap.clientWidth + 1;
+    }
+    update();
+    hintUpdates.push(update);
+  }
+  Array.prototype.forEach.call(document.querySelectorAll(".table-wrap"), showScrollHint);
+  function updateHints() {
+    hintUpdates.forEach(function (update) {
+      update();
+    });
+  }
+  window.addEventListener("resize", updateHints);
+  document.addEventListener("toggle", updateHints, true); // tables inside <details>
+
   Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), function (table) {
     Array.prototype.forEach.call(
       table.querySelectorAll("thead th[data-sort-type] button.sort"),

@@ -1,7 +1,10 @@
 """Charts: valid, CSP-clean SVG with the expected points; the Pareto frontier; label placement."""
 
+import contextlib
 import re
+import threading
 import xml.etree.ElementTree as ET
+from datetime import date
 
 import pytest
 
@@ -187,3 +190,56 @@ def test_a_model_without_history_gets_no_history_chart(client, db):
     stats("fal", "imagen-4", p50=5000, p95=9000)
     html = client.get("/models/imagen-4/").content.decode()
     assert "history.svg" not in html and "latency.svg" not in html  # no samples either
+
+
+def draw_from_threads(threads: int = 6, rounds: int = 3) -> list[str]:
+    series = [
+        charts.Series("a", "Text to image", ((date(2026, 1, 1), 1000), (date(2026, 1, 5), 1050)))
+    ]
+    results: list[str] = []
+
+    def draw(size):
+        for _ in range(rounds):
+            results.append(charts.history_svg(series, title="t", size=size))
+
+    workers = [
+        threading.Thread(target=draw, args=(charts.PHONE if i % 2 else charts.WIDE,))
+        for i in range(threads)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return results
+
+
+def test_charts_drawn_at_once_by_several_threads_keep_their_text_as_text():
+    # rcParams are global; unguarded, one thread's rc_context exit reset svg.fonttype
+    # under another, which then drew its letters as paths.
+    for svg in draw_from_threads():
+        assert "<text" in svg and "DejaVuSans-" not in svg
+
+
+def test_the_thread_check_would_catch_unguarded_drawing(monkeypatch):
+    monkeypatch.setattr(charts, "_DRAW_LOCK", contextlib.nullcontext())
+    outputs = draw_from_threads(threads=8, rounds=4)
+    assert any("<text" not in svg for svg in outputs)
+
+
+def test_a_phone_chart_is_narrow_with_no_text_under_11_units():
+    series = [
+        charts.Series("a", "Text to image", ((date(2026, 1, 1), 1000), (date(2026, 1, 5), 1050)))
+    ]
+    svg = charts.history_svg(series, title="t", size=charts.PHONE)
+    assert 'viewBox="0 0 309.6 309.6"' in svg
+    sizes = [float(value) for value in re.findall(r'font-size="([\d.]+)px"', svg)]
+    assert sizes and min(sizes) >= 11
+
+
+def test_a_phone_chart_is_asked_for_by_size_and_a_bad_size_is_refused(client, site):
+    page = client.get("/models/flux.2-pro/").content.decode()
+    url = re.search(r'srcset="([^"]+latency\.svg[^"]*)"', page).group(1).replace("&amp;", "&")
+    assert url.endswith("size=phone")
+    assert 'viewBox="0 0 309.6 309.6"' in client.get(url).content.decode()
+    bad = client.get(url.replace("size=phone", "size=huge"))
+    assert bad.status_code == 400 and "size" in bad.content.decode()
