@@ -14,6 +14,7 @@ from leaderboard.models.api_keys import (
 from leaderboard.models.arena import (
     ArenaRateCounter,
     Matchup,
+    MatchupKind,
     Vote,
     VoteOutcome,
     VoterExclusion,
@@ -47,6 +48,10 @@ from leaderboard.models.ratings import (
     Rating,
     RatingWindow,
 )
+from leaderboard.models.serving import (
+    ServingBoard,
+    ServingVote,
+)
 
 __all__ = [
     "ApiKey",
@@ -64,6 +69,7 @@ __all__ = [
     "ImageModel",
     "Leaderboard",
     "Matchup",
+    "MatchupKind",
     "Offering",
     "OfferingStats",
     "Provider",
@@ -71,6 +77,8 @@ __all__ = [
     "RatingWindow",
     "SampleSource",
     "SampleStatus",
+    "ServingBoard",
+    "ServingVote",
     "StableSlugModel",
     "Vote",
     "VoteOutcome",

@@ -1,0 +1,64 @@
+"""The serving-quality arena's facts: one model served by two offerings, judged blind.
+
+Its matchups are ordinary Matchup rows (kind "serving"); its votes live here, apart
+from the model arena's Vote table, so model ratings, exports and detection never see
+them. ServingBoard is derived: `manage.py serving_boards` rebuilds it from the votes.
+"""
+
+from django.db import models
+
+from leaderboard.models.arena import Matchup, VoteOutcome
+from leaderboard.models.catalog import Challenge, ImageModel, Offering
+
+
+class ServingVote(models.Model):
+    """One voter's verdict on a serving matchup. Append-only; exclusion never deletes it."""
+
+    matchup = models.OneToOneField(Matchup, on_delete=models.PROTECT, related_name="serving_vote")
+    image_model = models.ForeignKey(ImageModel, on_delete=models.PROTECT, related_name="+")
+    offering_a = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="+")
+    offering_b = models.ForeignKey(Offering, on_delete=models.PROTECT, related_name="+")
+    challenge = models.ForeignKey(Challenge, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=VoteOutcome.choices)
+    voter = models.CharField(max_length=64, db_index=True, help_text="Hash of the voter session")
+    created_at = models.DateTimeField(db_index=True)
+    decision_ms = models.PositiveIntegerField(null=True, blank=True)
+    is_flagged = models.BooleanField(default=False, help_text="Cast faster than a human could")
+    is_excluded = models.BooleanField(default=False, db_index=True)
+    exclusion_reason = models.CharField(max_length=200, blank=True)
+    is_demo = models.BooleanField(default=False, help_text="From the simulated demo crowd")
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(offering_a=models.F("offering_b")),
+                name="serving_vote_between_two_offerings",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.offering_a_id} vs {self.offering_b_id}: {self.outcome}"
+
+
+class ServingBoard(models.Model):
+    """One model's offerings rated against each other from the serving votes.
+
+    `offerings` holds one row per rated offering (offering key, provider, rating, 95%
+    interval, votes, win rate), best first; `verdict` says in plain words whether any
+    offering is detectably worse. Rebuilt by `manage.py serving_boards`.
+    """
+
+    image_model = models.OneToOneField(
+        ImageModel, on_delete=models.CASCADE, related_name="serving_board"
+    )
+    computed_at = models.DateTimeField()
+    vote_count = models.PositiveIntegerField()
+    offerings = models.JSONField(default=list)
+    differences = models.JSONField(default=list, help_text="Every pair's difference interval")
+    verdict = models.TextField()
+    worst_offering = models.CharField(max_length=200, blank=True)
+    is_demo = models.BooleanField(default=False)
+
+    def __str__(self):
+        return f"Serving board of {self.image_model}"
