@@ -23,7 +23,6 @@ from leaderboard.models import (
 )
 from leaderboard.serving_boards import refresh_serving_boards
 from tests.arena.builders import add_generation, build_arena
-from tests.arena.conftest import proven_client
 
 pytestmark = pytest.mark.django_db
 PROVIDER_NAMES = ("Testprov Cloud", "Second Cloud", "Third Cloud")
