@@ -6,12 +6,23 @@ arena's votes, with a plain-words verdict. Written by `manage.py serving_boards`
 from __future__ import annotations
 
 import time
+from collections import Counter, defaultdict
+from statistics import median
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from leaderboard.models import ImageModel, Offering, ServingBoard, ServingVote, VoterExclusion
+from leaderboard.models import (
+    BenchSample,
+    Generation,
+    ImageModel,
+    Offering,
+    ServingBoard,
+    ServingDifference,
+    ServingVote,
+    VoterExclusion,
+)
 from leaderboard.ratings.differences import compare, verdict, worst
 
 BOOTSTRAP_ROUNDS = 1000
@@ -155,6 +166,7 @@ def serving_section(slug: str) -> dict | None:
         "payload": payload,
         "offering_count": offerings,
         "worst": board.worst_offering if board else "",
+        "measured": measured_differences(model),
         "is_demo": payload["is_demo"],
     }
 
@@ -162,3 +174,91 @@ def serving_section(slug: str) -> dict | None:
 def serving_context(slug: str) -> dict:
     """The model page's context for its serving section (one key, `serving`)."""
     return {"serving": serving_section(slug)}
+
+
+def measured_differences(model: ImageModel) -> dict:
+    """Per offering, what the runner measured on the images the serving arena compares:
+    delivered size, format and file size, SSIM against the other offerings' images of
+    the same request, and plain-words call-outs for smaller images or other formats."""
+    pairs = list(
+        ServingDifference.objects.filter(image_model=model).values_list(
+            "generation_a_id", "generation_b_id", "ssim"
+        )
+    )
+    ids = {g for a, b, _ in pairs for g in (a, b)}
+    generations = {
+        g.id: g for g in Generation.objects.filter(id__in=ids).select_related("offering__provider")
+    }
+    requested = dict(
+        (generation_id, (w, h))
+        for generation_id, w, h in BenchSample.objects.filter(
+            generation_id__in=ids, requested_width__isnull=False
+        ).values_list("generation_id", "requested_width", "requested_height")
+    )
+    by_provider: dict[str, list[Generation]] = defaultdict(list)
+    for generation in generations.values():
+        by_provider[generation.offering.provider.name].append(generation)
+    similarity: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for a, b, value in pairs:
+        names = sorted(generations[g].offering.provider.name for g in (a, b))
+        similarity[tuple(names)].append(value)
+    rows = []
+    for provider, images in sorted(by_provider.items()):
+        (width, height), _ = Counter((g.width, g.height) for g in images).most_common(1)[0]
+        asked = Counter(requested[g.id] for g in images if g.id in requested).most_common(1)
+        rows.append(
+            {
+                "provider": provider,
+                "images": len(images),
+                "width": width,
+                "height": height,
+                "requested": asked[0][0] if asked else None,
+                "format": Counter(_format(g.content_type) for g in images).most_common(1)[0][0],
+                "median_bytes": int(median(g.bytes for g in images)),
+            }
+        )
+    similarities = [
+        {"a": a, "b": b, "median_ssim": round(median(values), 4), "pairs": len(values)}
+        for (a, b), values in sorted(similarity.items())
+    ]
+    return {
+        "rows": rows,
+        "pairs": len(pairs),
+        "similarities": similarities,
+        "callouts": _callouts(rows),
+    }
+
+
+def _format(content_type: str) -> str:
+    return content_type.removeprefix("image/").upper().replace("JPG", "JPEG")
+
+
+def _callouts(rows: list[dict]) -> list[str]:
+    """Offerings that deliver fewer pixels or another format than asked or than the rest."""
+    if len(rows) < 2:
+        return []
+    largest = max(rows, key=lambda r: r["width"] * r["height"])
+    formats = Counter(r["format"] for r in rows)
+    usual_format, usual_count = formats.most_common(1)[0]
+    callouts = []
+    for row in rows:
+        pixels = row["width"] * row["height"]
+        asked = row["requested"]
+        if asked and pixels < asked[0] * asked[1]:
+            callouts.append(
+                f"{row['provider']} returns {row['width']}x{row['height']} images when "
+                f"{asked[0]}x{asked[1]} was requested."
+            )
+        elif pixels < largest["width"] * largest["height"]:
+            share = 1 - pixels / (largest["width"] * largest["height"])
+            callouts.append(
+                f"{row['provider']} returns smaller images: {row['width']}x{row['height']} where "
+                f"{largest['provider']} returns {largest['width']}x{largest['height']} "
+                f"({share:.0%} fewer pixels) for the same request."
+            )
+        if row["format"] != usual_format and usual_count > 1:
+            callouts.append(
+                f"{row['provider']} returns {row['format']} where the others return "
+                f"{usual_format} for the same request."
+            )
+    return callouts

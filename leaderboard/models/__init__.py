@@ -50,6 +50,7 @@ from leaderboard.models.ratings import (
 )
 from leaderboard.models.serving import (
     ServingBoard,
+    ServingDifference,
     ServingVote,
 )
 
@@ -78,6 +79,7 @@ __all__ = [
     "SampleSource",
     "SampleStatus",
     "ServingBoard",
+    "ServingDifference",
     "ServingVote",
     "StableSlugModel",
     "Vote",

@@ -8,7 +8,7 @@ them. ServingBoard is derived: `manage.py serving_boards` rebuilds it from the v
 from django.db import models
 
 from leaderboard.models.arena import Matchup, VoteOutcome
-from leaderboard.models.catalog import Challenge, ImageModel, Offering
+from leaderboard.models.catalog import Challenge, Generation, ImageModel, Offering
 
 
 class ServingVote(models.Model):
@@ -62,3 +62,28 @@ class ServingBoard(models.Model):
 
     def __str__(self):
         return f"Serving board of {self.image_model}"
+
+
+class ServingDifference(models.Model):
+    """How far apart two offerings' images of one request are, measured by the bench
+    runner (bench/serving.py) when it stores them: the same model, challenge and seed.
+
+    `ssim` is the structural similarity of the two pictures (1 = the same picture), on
+    grey levels at the smaller image's size. Delivered size, format and file size are
+    the generations' own columns.
+    """
+
+    image_model = models.ForeignKey(ImageModel, on_delete=models.CASCADE, related_name="+")
+    challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="+")
+    seed = models.BigIntegerField()
+    generation_a = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="+")
+    generation_b = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="+")
+    ssim = models.FloatField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["generation_a", "generation_b"], name="one_difference_per_image_pair"
+            )
+        ]

@@ -74,6 +74,8 @@ class Command(BaseCommand):
 
 def prepare_serving_demo() -> str:
     """Serving-arena images and demo votes (once), then the serving boards."""
+    from bench.serving import measure_serving_pairs
+    from bench.store import Store
     from leaderboard.arena.serving_demo import (
         ensure_serving_demo_generations,
         simulate_serving_crowd,
@@ -82,10 +84,16 @@ def prepare_serving_demo() -> str:
     from leaderboard.serving_boards import refresh_serving_boards
 
     images = ensure_serving_demo_generations()
+    store = Store(settings.DATABASE_URL)
+    try:
+        measured = measure_serving_pairs(store, Path(settings.MEDIA_ROOT))
+    finally:
+        store.close()
     votes = 0
     if not ServingVote.objects.filter(is_demo=True).exists():
         votes = simulate_serving_crowd()
-    return f"{images} images, {votes} votes; boards: {refresh_serving_boards()}"
+    boards = refresh_serving_boards()
+    return f"{images} images, {measured} pairs measured, {votes} votes; boards: {boards}"
 
 
 def copy_fixture_media(media_root: Path) -> None:

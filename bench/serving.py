@@ -1,0 +1,150 @@
+"""Measured differences between providers of one model, for the serving arena.
+
+One benchmark run asks every offering of a model the same thing: the same prompt,
+seed, size and format. When the runner has stored a run's images it compares, for each
+model x challenge x seed, the images of every two offerings and stores their structural
+similarity (SSIM) in `leaderboard_servingdifference`. The delivered size, format and
+file size are the generations' own columns; the site puts them side by side.
+
+No Django here (bench never imports the site); numpy and scipy only.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+from scipy.ndimage import gaussian_filter
+
+from bench.pools import DUPLICATE
+
+DIFFERENCE_TABLE = "leaderboard_servingdifference"
+# Wang, Bovik, Sheikh and Simoncelli (2004), "Image quality assessment: from error
+# visibility to structural similarity": Gaussian window of sigma 1.5, K1 0.01, K2 0.03,
+# grey levels 0-255. The window is truncated at 3.5 sigma (an 11x11 window, as theirs).
+SSIM_SIGMA = 1.5
+SSIM_TRUNCATE = 3.5
+SSIM_K1, SSIM_K2, SSIM_RANGE = 0.01, 0.03, 255.0
+# Images are compared at most this large (long side): SSIM of 1024 px images costs
+# ~0.2 s each, and what it detects (blur, re-encoding, other pictures) shows at 512.
+MAX_SIDE = 512
+
+
+def grey_levels(data: bytes) -> np.ndarray:
+    """An image's luminance (ITU-R 601-2, as Pillow's "L") as a float array."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("L"), dtype=np.float64)
+
+
+def ssim(first: bytes, second: bytes, *, max_side: int = MAX_SIDE) -> float:
+    """Mean structural similarity of two encoded images (1.0 = identical pixels).
+
+    Both are decoded to grey levels and resized (Lanczos) to the smaller one's width and
+    height, capped at `max_side`, so a provider that delivers fewer pixels is compared at
+    its own resolution. SSIM per Wang et al. (2004), Gaussian-weighted local statistics,
+    averaged over the pixels whose window lies inside the image.
+    """
+    from PIL import Image
+
+    images = []
+    for data in (first, second):
+        with Image.open(io.BytesIO(data)) as image:
+            images.append(image.convert("L"))
+    width = min(image.width for image in images)
+    height = min(image.height for image in images)
+    scale = min(1.0, max_side / max(width, height))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    x, y = (
+        np.asarray(image.resize(size, Image.Resampling.LANCZOS), dtype=np.float64)
+        for image in images
+    )
+    return structural_similarity(x, y)
+
+
+def structural_similarity(x: np.ndarray, y: np.ndarray) -> float:
+    """Mean SSIM of two equal-shape grey-level arrays (0-255), Wang et al. (2004) eq. 13.
+
+    SSIM = ((2 mu_x mu_y + C1)(2 sigma_xy + C2)) / ((mu_x^2 + mu_y^2 + C1)(sigma_x^2 +
+    sigma_y^2 + C2)), C1 = (K1 L)^2, C2 = (K2 L)^2, local moments under the Gaussian window.
+    """
+    if x.shape != y.shape:
+        raise ValueError("SSIM needs two images of one shape")
+
+    def blur(a):
+        return gaussian_filter(a, SSIM_SIGMA, truncate=SSIM_TRUNCATE, mode="reflect")
+
+    mu_x, mu_y = blur(x), blur(y)
+    var_x = blur(x * x) - mu_x * mu_x
+    var_y = blur(y * y) - mu_y * mu_y
+    cov = blur(x * y) - mu_x * mu_y
+    c1, c2 = (SSIM_K1 * SSIM_RANGE) ** 2, (SSIM_K2 * SSIM_RANGE) ** 2
+    index = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / (
+        (mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2)
+    )
+    pad = int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5)
+    inner = index[pad:-pad, pad:-pad] if min(index.shape) > 2 * pad else index
+    return float(inner.mean())
+
+
+def measure_serving_pairs(store, media_root: Path, *, run_id: int | None = None, say=None) -> int:
+    """Store the SSIM of every two offerings' images of one model x challenge x seed.
+
+    With `run_id`, only the requests of that run (each run draws its own seeds); without,
+    every such group that lacks a measurement (the demo's images, older runs). Returns
+    the number of pairs measured. Pairs already measured are left alone.
+    """
+    g, o, s = store.generation, store.offering, store.sample
+    table = sa.Table(DIFFERENCE_TABLE, sa.MetaData(), autoload_with=store.engine)
+    query = (
+        sa.select(
+            g.c.id, g.c.image, g.c.challenge_id, g.c.seed, g.c.offering_id, o.c.image_model_id
+        )
+        .join(o, o.c.id == g.c.offering_id)
+        .where(g.c.seed.is_not(None), g.c.pool != DUPLICATE)
+        .order_by(g.c.id)
+    )
+    if run_id is not None:
+        in_run = sa.select(s.c.generation_id).where(
+            s.c.run_id == run_id, s.c.generation_id.is_not(None)
+        )
+        query = query.where(g.c.id.in_(in_run))
+    groups: dict[tuple, dict[int, tuple[int, str]]] = defaultdict(dict)
+    with store.engine.connect() as connection:
+        for row in connection.execute(query):
+            key = (row.image_model_id, row.challenge_id, row.seed)
+            groups[key].setdefault(row.offering_id, (row.id, row.image))
+        done = {
+            (a, b)
+            for a, b in connection.execute(
+                sa.select(table.c.generation_a_id, table.c.generation_b_id)
+            )
+        }
+    rows = []
+    for (model_id, challenge_id, seed), images in groups.items():
+        for (ga, path_a), (gb, path_b) in itertools.combinations(sorted(images.values()), 2):
+            if (ga, gb) in done:
+                continue
+            try:
+                value = ssim((media_root / path_a).read_bytes(), (media_root / path_b).read_bytes())
+            except (OSError, ValueError) as error:
+                if say:
+                    say(f"serving difference of generations {ga} and {gb} skipped: {error}")
+                continue
+            rows.append(
+                dict(
+                    image_model_id=model_id, challenge_id=challenge_id, seed=seed,
+                    generation_a_id=ga, generation_b_id=gb, ssim=value,
+                    computed_at=store.timestamp(datetime.now(UTC)),
+                )
+            )  # fmt: skip
+    if rows:
+        with store.engine.begin() as connection:
+            connection.execute(sa.insert(table), rows)
+    return len(rows)
