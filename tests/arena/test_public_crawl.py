@@ -95,6 +95,13 @@ def test_no_public_page_or_api_of_the_demo_shows_an_image_the_arena_may_serve(de
                 if data is not None and int(source.id) in originals:
                     served[int(source.id)] = data
     assert len(served) > 100
+    # The serving arena's images (one model from several providers) are hidden too.
+    serving_images = set(
+        Generation.objects.filter(offering__provider__slug__startswith="simulated-").values_list(
+            "id", flat=True
+        )
+    )
+    assert serving_images and serving_images <= set(served)
     hidden_bytes = {hashlib.sha256(d).hexdigest() for d in [*originals.values(), *served.values()]}
     hidden_hashes = {gid: phash(data) for gid, data in originals.items()}
     hidden_hashes.update({-gid: phash(data) for gid, data in served.items()})
