@@ -349,3 +349,8 @@ for _name in (
         raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}.")
 if GATEWAY_RATE_LIMIT_PER_MINUTE < 0:
     raise ImproperlyConfigured("GATEWAY_RATE_LIMIT_PER_MINUTE must be 0 (off) or more.")
+
+# The playground (/playground/) spends real money on real providers: each visitor, and
+# the whole site, may spend at most this much per UTC day (US cents; 0 = playground off).
+PLAYGROUND_DAILY_CENTS_PER_VISITOR = env_int("PLAYGROUND_DAILY_CENTS_PER_VISITOR", 50)
+PLAYGROUND_DAILY_CENTS_SITE = env_int("PLAYGROUND_DAILY_CENTS_SITE", 2000)

@@ -49,6 +49,7 @@ from leaderboard.models.ratings import (
     RatingWindow,
 )
 from leaderboard.models.serving import (
+    PlaygroundRun,
     ServingBoard,
     ServingDifference,
     ServingVote,
@@ -73,6 +74,7 @@ __all__ = [
     "MatchupKind",
     "Offering",
     "OfferingStats",
+    "PlaygroundRun",
     "Provider",
     "Rating",
     "RatingWindow",

@@ -87,3 +87,31 @@ class ServingDifference(models.Model):
                 fields=["generation_a", "generation_b"], name="one_difference_per_image_pair"
             )
         ]
+
+
+class PlaygroundRun(models.Model):
+    """One image a visitor asked for in the playground: what it cost and how long it took.
+
+    The image itself is stored with the API's outputs (MEDIA_ROOT/gateway/), never as a
+    Generation: playground outputs stay out of the arena's pools. The row is written
+    before the provider is called, with the estimated cost, so that concurrent runs
+    count against the daily caps; the actual cost replaces it afterwards.
+    """
+
+    voter = models.CharField(max_length=64, db_index=True, help_text="Hash of the voter token")
+    ip_hash = models.CharField(max_length=64, blank=True)
+    image_model = models.ForeignKey(ImageModel, on_delete=models.PROTECT, related_name="+")
+    offering = models.ForeignKey(
+        Offering, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(db_index=True)
+    cost_usd = models.DecimalField(max_digits=12, decimal_places=6)
+    status = models.CharField(max_length=20, default="pending")
+    ttfb_ms = models.FloatField(null=True, blank=True)
+    generation_ms = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.voter[:12]} {self.image_model_id} {self.cost_usd}"
