@@ -75,6 +75,8 @@ def choices() -> list[dict]:
     )
     by_model: dict[int, list[Offering]] = {}
     for offering in offerings:
+        if offering.provider.api_key_env and not offering.provider.api_key():
+            continue  # the API's routing skips providers without their key too
         by_model.setdefault(offering.image_model_id, []).append(offering)
     return [
         {
