@@ -24,6 +24,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from bench.pools import ARENA
@@ -37,6 +38,7 @@ from leaderboard.models import (
     MatchupKind,
     ServingVote,
     VoteOutcome,
+    VoterExclusion,
 )
 
 INSERT_SERVING_MATCHUP = """
@@ -312,8 +314,33 @@ def record_serving_vote(
             exclusion_reason=exclusion[0] if exclusion else "",
             is_demo=is_demo,
         )
+        if vote.is_flagged and exclusion is None:
+            _exclude_if_mostly_flagged(voter, now)
     matchup.voted_at = now
     return vote
+
+
+def _exclude_if_mostly_flagged(voter: str, now: datetime) -> None:
+    """The model arena's flagged-share rule, on this voter's serving votes: past the
+    threshold the voter is excluded (from both arenas' results), with the reason."""
+    if VoterExclusion.objects.filter(voter=voter).exists():
+        return  # an admin's decision, or an earlier exclusion, stands
+    totals = ServingVote.objects.filter(voter=voter).aggregate(
+        total=Count("id"), flagged=Count("id", filter=Q(is_flagged=True))
+    )
+    total, flagged = totals["total"], totals["flagged"]
+    threshold = settings.ARENA_FLAGGED_SHARE_PERCENT
+    if total >= settings.ARENA_FLAG_MIN_VOTES and flagged * 100 > threshold * total:
+        services.exclude_voter(
+            voter,
+            f"{flagged} of {total} serving-arena votes ({flagged / total:.0%}) came faster "
+            f"than {settings.ARENA_MIN_VOTE_MS} ms after serving; the limit is {threshold}%.",
+            by=services.AUTOMATIC,
+            now=now,
+        )
+        ServingVote.objects.filter(voter=voter).update(
+            is_excluded=True, exclusion_reason="flagged-share rule"
+        )
 
 
 def has_demo_data() -> bool:

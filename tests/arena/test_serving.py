@@ -20,6 +20,7 @@ from leaderboard.models import (
     ServingBoard,
     ServingVote,
     Vote,
+    VoterExclusion,
 )
 from leaderboard.serving_boards import refresh_serving_boards
 from tests.arena.builders import add_generation, build_arena
@@ -208,3 +209,15 @@ def test_the_model_page_shows_the_serving_section(demo_serving, client):
     assert "Same model, different providers" in html
     assert "Simulated West is worse than" in html
     assert "Demo data" in html
+
+
+def test_a_voter_whose_serving_votes_are_mostly_too_fast_is_left_out(served_world, settings):
+    settings.ARENA_MIN_VOTE_MS = 60_000  # every vote below counts as too fast
+    settings.ARENA_FLAG_MIN_VOTES = 3  # the world holds at least 4 matchups per voter
+    for _ in range(settings.ARENA_FLAG_MIN_VOTES):
+        matchup = serving.serve_serving_matchup(voter="bot")
+        serving.record_serving_vote(matchup, "a", voter="bot")
+    assert ServingVote.objects.filter(voter="bot", is_flagged=True).count() == 3
+    assert VoterExclusion.objects.get(voter="bot").is_automatic
+    assert refresh_serving_boards(bootstrap=10).startswith("0 serving votes")
+    assert not ServingBoard.objects.exists()
