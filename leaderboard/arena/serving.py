@@ -129,17 +129,19 @@ def build_serving_catalog() -> ServingCatalog:
         .order_by("id")
         .values_list(
             "id", "image", "challenge_id", "challenge__mode", "seed", "offering_id",
-            "offering__image_model_id",
+            "offering__image_model_id", "samples__requested_width", "samples__requested_height",
         )
     )  # fmt: skip
     by_key: dict[tuple, dict[int, int]] = defaultdict(dict)
-    for gid, image, challenge_id, mode, seed, offering_id, model_id in rows:
+    for gid, image, challenge_id, mode, seed, offering_id, model_id, *asked in rows:
         if (media_root / image).is_file():
-            # One image per offering and request: the earliest one.
-            by_key[(challenge_id, mode, model_id, seed)].setdefault(offering_id, gid)
+            # The same request: same challenge, model, seed and (when the runner recorded
+            # it) requested size. One image per offering and request: the earliest one.
+            key = (challenge_id, mode, model_id, seed, *(size or 0 for size in asked))
+            by_key[key].setdefault(offering_id, gid)
     groups = [
         SeedGroup(c, mode, m, seed, tuple(ServedImage(g, o) for o, g in sorted(images.items())))
-        for (c, mode, m, seed), images in sorted(by_key.items())
+        for (c, mode, m, seed, _, _), images in sorted(by_key.items())
         if len(images) >= 2
     ]
     return ServingCatalog(groups, offering_infos({i.offering_id for g in groups for i in g.images}))

@@ -6,6 +6,7 @@ import re
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from leaderboard.arena import serving
 from leaderboard.arena.serving_demo import (
@@ -13,6 +14,7 @@ from leaderboard.arena.serving_demo import (
     simulate_serving_crowd,
 )
 from leaderboard.models import (
+    BenchSample,
     Generation,
     Matchup,
     Offering,
@@ -221,3 +223,26 @@ def test_a_voter_whose_serving_votes_are_mostly_too_fast_is_left_out(served_worl
     assert VoterExclusion.objects.get(voter="bot").is_automatic
     assert refresh_serving_boards(bootstrap=10).startswith("0 serving votes")
     assert not ServingBoard.objects.exists()
+
+
+def test_images_requested_at_different_sizes_are_never_paired(served_world):
+    challenge = served_world.challenges[0]
+    for generation, side in zip(
+        Generation.objects.filter(
+            challenge=challenge, seed=1, offering__in=served_world.serving_offerings
+        ),
+        (1024, 768, 512),
+        strict=True,
+    ):
+        BenchSample.objects.create(
+            offering=generation.offering,
+            challenge=challenge,
+            started_at=timezone.now(),
+            status="ok",
+            requested_width=side,
+            requested_height=side,
+            generation=generation,
+        )
+    serving.clear_cache()
+    keys = {(g.challenge_id, g.seed) for g in serving.serving_catalog().groups}
+    assert (challenge.id, 1) not in keys and len(keys) == 3
