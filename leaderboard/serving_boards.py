@@ -166,6 +166,7 @@ def serving_section(slug: str) -> dict | None:
         "payload": payload,
         "offering_count": offerings,
         "worst": board.worst_offering if board else "",
+        "computed_at_text": f"{board.computed_at:%Y-%m-%d %H:%M} UTC" if board else "",
         "measured": measured_differences(model),
         "is_demo": payload["is_demo"],
     }

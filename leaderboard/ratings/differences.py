@@ -107,7 +107,8 @@ def verdict(comparison: Comparison, label=str) -> str:
         )
     against = [d for d in comparison.differences if d.worse == loser and d.is_detectable]
     strongest = max(against, key=lambda d: d.points)
-    others = ", ".join(label(d.better) for d in against)
+    names = [label(d.better) for d in against]
+    others = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     return (
         f"{label(loser)} is worse than {others}: voters preferred "
         f"{label(strongest.better)} in {strongest.win_probability:.0%} of head-to-heads "
