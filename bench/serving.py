@@ -96,43 +96,39 @@ def structural_similarity(x: np.ndarray, y: np.ndarray) -> float:
 def measure_serving_pairs(store, media_root: Path, *, run_id: int | None = None, say=None) -> int:
     """Store the SSIM of every two offerings' images of one model x challenge x seed.
 
-    With `run_id`, only the requests of that run (each run draws its own seeds); without,
-    every such group that lacks a measurement (the demo's images, older runs). Returns
-    the number of pairs measured. Pairs already measured are left alone.
+    An offering's image is the generation its sample points at: when two offerings
+    returned pixel-identical pictures the runner kept one generation, and their SSIM is
+    1 without decoding anything. With `run_id`, only that run's requests (each run draws
+    its own seeds); without, every group that lacks a measurement (the demo's images,
+    which have no samples, and older runs). Returns the number of pairs measured.
     """
-    g, o, s = store.generation, store.offering, store.sample
     table = sa.Table(DIFFERENCE_TABLE, sa.MetaData(), autoload_with=store.engine)
-    query = (
-        sa.select(
-            g.c.id, g.c.image, g.c.challenge_id, g.c.seed, g.c.offering_id, o.c.image_model_id
-        )
-        .join(o, o.c.id == g.c.offering_id)
-        .where(g.c.seed.is_not(None), g.c.pool != DUPLICATE)
-        .order_by(g.c.id)
-    )
-    if run_id is not None:
-        in_run = sa.select(s.c.generation_id).where(
-            s.c.run_id == run_id, s.c.generation_id.is_not(None)
-        )
-        query = query.where(g.c.id.in_(in_run))
     groups: dict[tuple, dict[int, tuple[int, str]]] = defaultdict(dict)
     with store.engine.connect() as connection:
-        for row in connection.execute(query):
+        for row in connection.execute(_answers_query(store, run_id)):
             key = (row.image_model_id, row.challenge_id, row.seed)
             groups[key].setdefault(row.offering_id, (row.id, row.image))
-        done = {
-            (a, b)
-            for a, b in connection.execute(
-                sa.select(table.c.generation_a_id, table.c.generation_b_id)
+        done = set(
+            connection.execute(
+                sa.select(table.c.offering_a_id, table.c.offering_b_id, table.c.challenge_id,
+                          table.c.seed)
             )
-        }
+        )  # fmt: skip
     rows = []
-    for (model_id, challenge_id, seed), images in groups.items():
-        for (ga, path_a), (gb, path_b) in itertools.combinations(sorted(images.values()), 2):
-            if (ga, gb) in done:
+    for (model_id, challenge_id, seed), answers in groups.items():
+        for (oa, (ga, path_a)), (ob, (gb, path_b)) in itertools.combinations(
+            sorted(answers.items()), 2
+        ):
+            if (oa, ob, challenge_id, seed) in done:
                 continue
             try:
-                value = ssim((media_root / path_a).read_bytes(), (media_root / path_b).read_bytes())
+                value = (
+                    1.0
+                    if ga == gb
+                    else ssim(
+                        (media_root / path_a).read_bytes(), (media_root / path_b).read_bytes()
+                    )
+                )
             except (OSError, ValueError) as error:
                 if say:
                     say(f"serving difference of generations {ga} and {gb} skipped: {error}")
@@ -140,11 +136,34 @@ def measure_serving_pairs(store, media_root: Path, *, run_id: int | None = None,
             rows.append(
                 dict(
                     image_model_id=model_id, challenge_id=challenge_id, seed=seed,
-                    generation_a_id=ga, generation_b_id=gb, ssim=value,
-                    computed_at=store.timestamp(datetime.now(UTC)),
+                    offering_a_id=oa, offering_b_id=ob, generation_a_id=ga, generation_b_id=gb,
+                    ssim=value, computed_at=store.timestamp(datetime.now(UTC)),
                 )
             )  # fmt: skip
     if rows:
         with store.engine.begin() as connection:
             connection.execute(sa.insert(table), rows)
     return len(rows)
+
+
+def _answers_query(store, run_id: int | None):
+    """(offering that answered, its generation) rows: from the samples, which name the
+    offering even when its picture was a duplicate, and, without a run, from the
+    generations themselves too (demo images have no samples)."""
+    g, o, s = store.generation, store.offering, store.sample
+    columns = (g.c.id, g.c.image, g.c.challenge_id, g.c.seed, o.c.image_model_id)
+    from_samples = (
+        sa.select(s.c.offering_id, *columns)
+        .join(g, g.c.id == s.c.generation_id)
+        .join(o, o.c.id == s.c.offering_id)
+        .where(g.c.seed.is_not(None), g.c.pool != DUPLICATE)
+    )
+    if run_id is not None:
+        return from_samples.where(s.c.run_id == run_id).order_by(g.c.id)
+    from_generations = (
+        sa.select(g.c.offering_id, *columns)
+        .join(o, o.c.id == g.c.offering_id)
+        .where(g.c.seed.is_not(None), g.c.pool != DUPLICATE)
+    )
+    union = sa.union(from_samples, from_generations).subquery()
+    return sa.select(union).order_by(union.c.id)

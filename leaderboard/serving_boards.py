@@ -183,26 +183,33 @@ def measured_differences(model: ImageModel) -> dict:
     the same request, and plain-words call-outs for smaller images or other formats."""
     pairs = list(
         ServingDifference.objects.filter(image_model=model).values_list(
-            "generation_a_id", "generation_b_id", "ssim"
+            "offering_a__provider__name",
+            "offering_b__provider__name",
+            "generation_a_id",
+            "generation_b_id",
+            "ssim",
         )
     )
-    ids = {g for a, b, _ in pairs for g in (a, b)}
-    generations = {
-        g.id: g for g in Generation.objects.filter(id__in=ids).select_related("offering__provider")
-    }
+    ids = {g for _, _, a, b, _ in pairs for g in (a, b)}
+    generations = Generation.objects.in_bulk(ids)
     requested = dict(
         (generation_id, (w, h))
         for generation_id, w, h in BenchSample.objects.filter(
             generation_id__in=ids, requested_width__isnull=False
         ).values_list("generation_id", "requested_width", "requested_height")
     )
-    by_provider: dict[str, list[Generation]] = defaultdict(list)
-    for generation in generations.values():
-        by_provider[generation.offering.provider.name].append(generation)
+    delivered: dict[str, set[int]] = defaultdict(set)
     similarity: dict[tuple[str, str], list[float]] = defaultdict(list)
-    for a, b, value in pairs:
-        names = sorted(generations[g].offering.provider.name for g in (a, b))
-        similarity[tuple(names)].append(value)
+    identical: Counter = Counter()
+    for provider_a, provider_b, a, b, value in pairs:
+        delivered[provider_a].add(a)
+        delivered[provider_b].add(b)
+        key = tuple(sorted((provider_a, provider_b)))
+        similarity[key].append(value)
+        identical[key] += a == b
+    by_provider = {
+        provider: [generations[g] for g in sorted(ids_)] for provider, ids_ in delivered.items()
+    }
     rows = []
     for provider, images in sorted(by_provider.items()):
         (width, height), _ = Counter((g.width, g.height) for g in images).most_common(1)[0]
@@ -219,7 +226,13 @@ def measured_differences(model: ImageModel) -> dict:
             }
         )
     similarities = [
-        {"a": a, "b": b, "median_ssim": round(median(values), 4), "pairs": len(values)}
+        {
+            "a": a,
+            "b": b,
+            "median_ssim": round(median(values), 4),
+            "pairs": len(values),
+            "identical": identical[(a, b)],
+        }
         for (a, b), values in sorted(similarity.items())
     ]
     return {

@@ -69,13 +69,17 @@ class ServingDifference(models.Model):
     runner (bench/serving.py) when it stores them: the same model, challenge and seed.
 
     `ssim` is the structural similarity of the two pictures (1 = the same picture), on
-    grey levels at the smaller image's size. Delivered size, format and file size are
-    the generations' own columns.
+    grey levels at the smaller image's size; exactly 1 when the pixels were identical.
+    Delivered size, format and file size are the generations' own columns.
     """
 
     image_model = models.ForeignKey(ImageModel, on_delete=models.CASCADE, related_name="+")
     challenge = models.ForeignKey(Challenge, on_delete=models.CASCADE, related_name="+")
     seed = models.BigIntegerField()
+    # The offerings that answered; their images may be one generation when the pixels
+    # were identical (the runner stores one picture once, bench/pools.py).
+    offering_a = models.ForeignKey(Offering, on_delete=models.CASCADE, related_name="+")
+    offering_b = models.ForeignKey(Offering, on_delete=models.CASCADE, related_name="+")
     generation_a = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="+")
     generation_b = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="+")
     ssim = models.FloatField()
@@ -84,7 +88,8 @@ class ServingDifference(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["generation_a", "generation_b"], name="one_difference_per_image_pair"
+                fields=["offering_a", "offering_b", "challenge", "seed"],
+                name="one_difference_per_request_pair",
             )
         ]
 

@@ -69,6 +69,7 @@ def test_the_runner_measures_each_two_offerings_of_a_model_with_the_same_seed(
     for difference in differences:
         a, b = difference.generation_a, difference.generation_b
         assert {a.offering_id, b.offering_id} == {first.id, second.id}
+        assert (difference.offering_a_id, difference.offering_b_id) == (first.id, second.id)
         assert a.challenge_id == b.challenge_id == difference.challenge_id
         assert a.seed == b.seed == difference.seed
         assert difference.image_model_id == model.id
@@ -80,3 +81,30 @@ def test_the_runner_measures_each_two_offerings_of_a_model_with_the_same_seed(
     ).exists()
     # Each stored image came from a sample of this run, and nothing is measured twice.
     assert BenchSample.objects.filter(generation__isnull=False).count() == 12
+
+
+def test_two_providers_returning_identical_pixels_measure_as_one_picture(
+    database_url, media_root, simulator
+):
+    # The same provider model id on the simulator draws the same picture for a seed: the
+    # runner keeps one generation, and both samples point at it.
+    model = image_model("proxied-model")
+    first = offering(provider("simulated"), model, "fal_queue", model_id="sim/same")
+    second = offering(provider("reseller"), model, "replicate", model_id="sim/same")
+    challenge("lighthouse", "A lighthouse at dawn")
+    summary = run_benchmark(
+        database_url,
+        media_root,
+        suite="tiny",
+        repeat=2,
+        poll_interval_s=0.005,
+        base_url_overrides={p: simulator.base_url for p in ("simulated", "reseller")},
+    )
+    assert summary.counts == {"ok": 4}
+    assert Generation.objects.count() == 2  # one picture per seed
+    differences = list(ServingDifference.objects.all())
+    assert len(differences) == 2
+    for difference in differences:
+        assert (difference.offering_a_id, difference.offering_b_id) == (first.id, second.id)
+        assert difference.generation_a_id == difference.generation_b_id
+        assert difference.ssim == 1.0
