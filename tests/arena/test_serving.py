@@ -1,6 +1,7 @@
 """The serving arena: one model, two providers, the same prompt and seed; blind until
 the vote, served once, votes kept apart from the model arena's."""
 
+import io
 import re
 
 import pytest
@@ -246,3 +247,12 @@ def test_images_requested_at_different_sizes_are_never_paired(served_world):
     serving.clear_cache()
     keys = {(g.challenge_id, g.seed) for g in serving.serving_catalog().groups}
     assert (challenge.id, 1) not in keys and len(keys) == 3
+
+
+def test_the_serving_boards_command_prints_a_summary_and_refuses_bad_options(served_world):
+    out = io.StringIO()
+    call_command("serving_boards", bootstrap=50, stdout=out)
+    assert out.getvalue().startswith("0 serving votes, 0 models")
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("serving_boards", bootstrap=-1, stderr=io.StringIO())
+    assert exit_info.value.code == 2
