@@ -26,7 +26,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import TextIO
+
+import sqlalchemy as sa
 
 from bench.config import SIMULATOR_URL_ENV, locations
 from bench.http import make_client
@@ -221,6 +224,8 @@ async def run_benchmark_async(
             progress.close()
 
         status, notes = "finished", []
+        if not (lock.is_lost or signals.name):
+            notes += _measure_serving_pairs(store, where.media_root, run_id, say)
         if lock.is_lost or signals.name:
             status = "interrupted"
             left = f"{state.abandoned} in flight abandoned, {state.not_started} not started"
@@ -317,6 +322,21 @@ class _Signals:
         for signum in self._installed:
             self._loop.remove_signal_handler(signum)
         self._installed = []
+
+
+def _measure_serving_pairs(store: Store, media_root, run_id: int, say) -> list[str]:
+    """Compare the run's images of one model from different offerings (bench/serving.py).
+    The samples are stored by then: a failure here costs a note, never data."""
+    from bench.serving import measure_serving_pairs
+
+    try:
+        measured = measure_serving_pairs(store, Path(media_root), run_id=run_id, say=say)
+    except (OSError, sa.exc.SQLAlchemyError) as error:
+        say(f"serving differences not measured: {type(error).__name__}")
+        return [f"serving differences not measured: {type(error).__name__}"]
+    if measured:
+        say(f"serving differences: {measured} image pairs compared (SSIM)")
+    return []
 
 
 def _finish(store: Store, run_id: int, status: str, note: str) -> None:

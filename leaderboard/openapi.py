@@ -93,6 +93,10 @@ def data_api_document() -> dict:
         "/api/leaderboard.csv": _get("A leaderboard as CSV", "text/csv", BOARD_PARAMETERS),
         "/api/models/{slug}": _get("One model", "application/json", [SLUG]),
         "/api/models/{slug}.csv": _get("One model's leaderboards as CSV", "text/csv", [SLUG]),
+        "/api/serving/{slug}": _get(
+            "One model's offerings rated by the serving arena", "application/json", [SLUG]
+        ),
+        "/api/serving/{slug}.csv": _get("One model's serving board as CSV", "text/csv", [SLUG]),
         "/api/providers/stats": _get(
             "Provider statistics per offering",
             "application/json",

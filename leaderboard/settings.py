@@ -362,3 +362,8 @@ if GATEWAY_REQUEST_TIMEOUT_S < GATEWAY_UPSTREAM_TIMEOUT_S:
         f"GATEWAY_REQUEST_TIMEOUT_S ({GATEWAY_REQUEST_TIMEOUT_S}) is shorter than one attempt "
         f"(GATEWAY_UPSTREAM_TIMEOUT_S={GATEWAY_UPSTREAM_TIMEOUT_S}); raise it or lower the other."
     )
+
+# The playground (/playground/) spends real money on real providers: each visitor, and
+# the whole site, may spend at most this much per UTC day (US cents; 0 = playground off).
+PLAYGROUND_DAILY_CENTS_PER_VISITOR = env_int("PLAYGROUND_DAILY_CENTS_PER_VISITOR", 50)
+PLAYGROUND_DAILY_CENTS_SITE = env_int("PLAYGROUND_DAILY_CENTS_SITE", 2000)

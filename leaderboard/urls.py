@@ -6,6 +6,7 @@ from django.views.static import serve
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("arena/", include("leaderboard.arena.urls")),
+    path("playground/", include("leaderboard.playground.urls")),
     path("openai/v1/", include("leaderboard.gateway.urls")),
     path("", include("leaderboard.pages.urls")),
 ]

@@ -33,7 +33,7 @@ from leaderboard.arena.errors import (
 from leaderboard.arena.history import voter_histories
 from leaderboard.arena.pool import arena_catalog
 from leaderboard.arena.sampling import Pick, Sampler
-from leaderboard.models import Matchup, Vote, VoteOutcome, VoterExclusion
+from leaderboard.models import Matchup, MatchupKind, Vote, VoteOutcome, VoterExclusion
 
 MATCHUP_CODE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 # Picks tried when the picked images turn out to have just been retired by another worker.
@@ -43,7 +43,7 @@ AUTOMATIC = "automatic"
 # The matchup with its challenge's arena mode and category (what a vote records).
 MATCHUP_COLUMNS = (
     "id", "code", "challenge_id", "generation_a_id", "generation_b_id", "model_a_id",
-    "model_b_id", "voter", "ip_hash", "served_at", "expires_at", "voted_at",
+    "model_b_id", "voter", "ip_hash", "served_at", "expires_at", "voted_at", "kind",
 )  # fmt: skip
 FIND_MATCHUP = f"""
     SELECT {", ".join(f"m.{column}" for column in MATCHUP_COLUMNS)}, c.mode, c.category_id
@@ -228,7 +228,7 @@ def _count_impressions(cursor, pick: Pick, retired: set[int], now: datetime) -> 
     return True
 
 
-def _find(code: str, voter: str) -> Matchup:
+def _find(code: str, voter: str, kind: str | None) -> Matchup:
     if not isinstance(code, str) or not MATCHUP_CODE.match(code):
         raise MatchupNotFound()
     # A plain cursor, not Matchup.objects.raw(): this runs on every vote and raw()'s
@@ -239,6 +239,9 @@ def _find(code: str, voter: str) -> Matchup:
     # Constant-time comparison: a foreign voter learns nothing, not even by timing.
     if row is None or not secrets.compare_digest(row[MATCHUP_COLUMNS.index("voter")], voter):
         raise MatchupNotFound()
+    # A serving matchup is voted through the serving arena only, and the other way round.
+    if kind is not None and row[MATCHUP_COLUMNS.index("kind")] != kind:
+        raise MatchupNotFound()
     values = dict(zip(MATCHUP_COLUMNS, row, strict=False))
     for column in ("served_at", "expires_at", "voted_at"):
         values[column] = _aware(values[column])
@@ -248,15 +251,21 @@ def _find(code: str, voter: str) -> Matchup:
 
 
 def get_open_matchup(
-    code: str, voter: str, *, allow_voted: bool = False, now: datetime | None = None
+    code: str,
+    voter: str,
+    *,
+    allow_voted: bool = False,
+    now: datetime | None = None,
+    kind: str | None = MatchupKind.MODELS,
 ) -> Matchup:
     """The matchup `code` if it was served to `voter` and can still be voted on.
 
     Raises MatchupNotFound for malformed, unknown or someone else's codes (404),
     AlreadyVoted once it has a vote (409) and MatchupExpired after expiry (410).
-    With `allow_voted` (for its images) a voted matchup is returned at any age.
+    With `allow_voted` (for its images) a voted matchup is returned at any age. `kind`
+    None accepts a matchup of either arena (their images are served alike).
     """
-    matchup = _find(code, voter)
+    matchup = _find(code, voter, kind)
     if matchup.voted_at is not None:
         if allow_voted:
             return matchup
@@ -266,9 +275,9 @@ def get_open_matchup(
     return matchup
 
 
-def get_voted_matchup(code: str, voter: str) -> Matchup:
+def get_voted_matchup(code: str, voter: str, kind: str = MatchupKind.MODELS) -> Matchup:
     """The matchup `code` of `voter` once voted on: the only way to see who was who."""
-    matchup = _find(code, voter)
+    matchup = _find(code, voter, kind)
     if matchup.voted_at is None:
         raise MatchupNotVoted()
     return matchup

@@ -218,7 +218,7 @@ def reveal_page(request, code):
 def image(request, code, image):
     """One image of a matchup, as the same-size, same-length, metadata-free JPEG."""
     voter = voter_for(request)
-    matchup = services.get_open_matchup(code, voter.id, allow_voted=True)
+    matchup = services.get_open_matchup(code, voter.id, allow_voted=True, kind=None)
     catalog = catalog_for(matchup.mode, matchup.challenge_id)
     image_id = {"a": str(matchup.generation_a_id), "b": str(matchup.generation_b_id)}.get(image)
     if image_id is None and image in catalog.challenges[matchup.challenge_id].reference_ids:

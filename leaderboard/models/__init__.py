@@ -14,6 +14,7 @@ from leaderboard.models.api_keys import (
 from leaderboard.models.arena import (
     ArenaRateCounter,
     Matchup,
+    MatchupKind,
     Vote,
     VoteOutcome,
     VoterExclusion,
@@ -47,6 +48,12 @@ from leaderboard.models.ratings import (
     Rating,
     RatingWindow,
 )
+from leaderboard.models.serving import (
+    PlaygroundRun,
+    ServingBoard,
+    ServingDifference,
+    ServingVote,
+)
 
 __all__ = [
     "ApiKey",
@@ -64,13 +71,18 @@ __all__ = [
     "ImageModel",
     "Leaderboard",
     "Matchup",
+    "MatchupKind",
     "Offering",
     "OfferingStats",
+    "PlaygroundRun",
     "Provider",
     "Rating",
     "RatingWindow",
     "SampleSource",
     "SampleStatus",
+    "ServingBoard",
+    "ServingDifference",
+    "ServingVote",
     "StableSlugModel",
     "Vote",
     "VoteOutcome",

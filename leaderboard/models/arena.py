@@ -6,6 +6,11 @@ from django.db import models
 from leaderboard.models.catalog import ArenaMode, Category, Challenge, Generation, ImageModel
 
 
+class MatchupKind(models.TextChoices):
+    MODELS = "models", "Two models"
+    SERVING = "serving", "One model, two providers"
+
+
 class Matchup(models.Model):
     """Two generations served side by side to one voter; the only thing a vote may name."""
 
@@ -26,6 +31,10 @@ class Matchup(models.Model):
     served_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     voted_at = models.DateTimeField(null=True, blank=True)
+    # A database default: the main arena inserts matchups in plain SQL without this column.
+    kind = models.CharField(
+        max_length=8, choices=MatchupKind.choices, default=MatchupKind.MODELS, db_default="models"
+    )
 
     class Meta:
         ordering = ["-served_at"]

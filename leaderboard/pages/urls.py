@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from leaderboard import openapi
-from leaderboard.pages import api, views
+from leaderboard.pages import api, serving_api, views
 
 
 class SlugWithDots:
@@ -57,6 +57,8 @@ urlpatterns = [
     path("api/leaderboard.csv", api.leaderboard_csv, name="api-leaderboard-csv"),
     path("api/models/<dotslug:slug>.csv", api.model_csv, name="api-model-csv"),
     path("api/models/<dotslug:slug>", api.model_json, name="api-model"),
+    path("api/serving/<dotslug:slug>.csv", serving_api.serving_csv, name="api-serving-csv"),
+    path("api/serving/<dotslug:slug>", serving_api.serving_json, name="api-serving"),
     path("api/providers/stats", api.provider_stats_json, name="api-provider-stats"),
     path("api/providers/stats.csv", api.provider_stats_csv, name="api-provider-stats-csv"),
 ]

@@ -21,6 +21,7 @@ from leaderboard.pages.cache import cached, current_snapshot
 from leaderboard.pages.http_cache import snapshot_validated
 from leaderboard.pages.landscape import METRICS
 from leaderboard.pages.params import BadQuery, board_query
+from leaderboard.serving_boards import serving_context
 
 CHART_MAX_AGE_S = 365 * 86400
 
@@ -75,7 +76,10 @@ def model(request, slug):
     # The API examples name this site's own address, so the host is part of the key.
     api_base = request.build_absolute_uri("/openai/v1")
     return cached_page(
-        "model.html", lambda: model_page.model_context(slug, api_base=api_base), slug, api_base
+        "model.html",
+        lambda: model_page.model_context(slug, api_base=api_base) | serving_context(slug),
+        slug,
+        api_base,
     )
 
 

@@ -95,6 +95,18 @@ def test_no_public_page_or_api_of_the_demo_shows_an_image_the_arena_may_serve(de
                 if data is not None and int(source.id) in originals:
                     served[int(source.id)] = data
     assert len(served) > 100
+    # The serving arena's images (one model from several providers) are hidden too.
+    serving_images = set(
+        Generation.objects.filter(offering__provider__slug__startswith="simulated-").values_list(
+            "id", flat=True
+        )
+    )
+    assert serving_images and serving_images <= set(served)
+    # The demo's measured differences call out the provider that serves a smaller JPEG.
+    model_page = Client().get("/models/flux.2-pro/").content.decode()
+    assert "Simulated West returns smaller images: 384x384" in model_page
+    assert "Simulated West returns JPEG where the others return PNG" in model_page
+    assert "Simulated (loopback) and Simulated East: median SSIM 1.0000" in model_page
     hidden_bytes = {hashlib.sha256(d).hexdigest() for d in [*originals.values(), *served.values()]}
     hidden_hashes = {gid: phash(data) for gid, data in originals.items()}
     hidden_hashes.update({-gid: phash(data) for gid, data in served.items()})

@@ -101,7 +101,7 @@ def test_the_model_page_shows_every_section_with_its_charts_and_images(live_serv
                                                                       artifacts_dir):  # fmt: skip
     page.goto(live_server.url + "/models/flux.2-pro/")
     headings = page.locator("h2").all_inner_texts()
-    assert len(headings) == 11
+    assert len(headings) == 12 and "Same model, different providers" in headings
     assert page.locator("#performance .headline").inner_text() == (
         "Fastest generation through replicate at 17,157ms median latency with 100.0% success rate."
     )

@@ -286,6 +286,8 @@ def test_charts(client, site, kind, version, name, metric, params):
     )
     | segment.map(lambda s: f"/api/models/{s}")
     | segment.map(lambda s: f"/api/models/{s}.csv")
+    | segment.map(lambda s: f"/api/serving/{s}")
+    | segment.map(lambda s: f"/api/serving/{s}.csv")
     | url_safe.map(lambda s: f"/api/{s}"),
     params=query,
 )
@@ -304,7 +306,11 @@ def test_exports(client, site, mode, params):
 
 @FUZZ
 @given(
-    action=st.sampled_from(["page", "edit", "next", "vote", "reveal", "image"]),
+    action=st.sampled_from(
+        ["page", "edit", "next", "vote", "reveal", "image"]
+        + ["serving", "serving-next", "serving-vote", "serving-reveal", "me", "my-votes"]
+        + ["playground", "playground-run"]
+    ),
     code=url_safe.filter(bool),
     image=url_safe.filter(bool),
     params=query,
@@ -317,8 +323,11 @@ def test_exports(client, site, mode, params):
 )
 def test_arena(client, site, action, code, image, params, form, accept_json):
     headers = {"Accept": "application/json"} if accept_json else {}
-    if action == "vote":
-        path = f"/arena/vote/{code}"
+    if action in ("vote", "serving-vote"):
+        path = f"/arena/{'serving/' if action == 'serving-vote' else ''}vote/{code}"
+        response = send(client, "POST", path, data=form, headers=headers)
+    elif action == "playground-run":
+        path = "/playground/run"
         response = send(client, "POST", path, data=form, headers=headers)
     else:
         path = {
@@ -327,6 +336,12 @@ def test_arena(client, site, action, code, image, params, form, accept_json):
             "next": "/arena/next",
             "reveal": f"/arena/reveal/{code}",
             "image": f"/arena/image/{code}/{image}",
+            "serving": "/arena/serving/",
+            "serving-next": "/arena/serving/next",
+            "serving-reveal": f"/arena/serving/reveal/{code}",
+            "me": "/arena/me/",
+            "my-votes": "/arena/me/votes.csv",
+            "playground": "/playground/",
         }[action]
         response = send(client, "GET", path, data=params, headers=headers)
     check(response, path)

@@ -55,6 +55,7 @@ class Command(BaseCommand):
             from leaderboard.arena.demo import simulate_crowd
 
             self.say(f"demo votes: {simulate_crowd(votes=votes):,}")
+        self.say(f"serving arena: {prepare_serving_demo()}")
         self.say(f"ratings: {refresh_leaderboards()}")
         self.say(str(refresh_offering_stats()))
         self.say(f"demo ready in {time.monotonic() - started:.1f} s")
@@ -69,6 +70,30 @@ class Command(BaseCommand):
 
     def say(self, line: str) -> None:
         self.stdout.write(line)
+
+
+def prepare_serving_demo() -> str:
+    """Serving-arena images and demo votes (once), then the serving boards."""
+    from bench.serving import measure_serving_pairs
+    from bench.store import Store
+    from leaderboard.arena.serving_demo import (
+        ensure_serving_demo_generations,
+        simulate_serving_crowd,
+    )
+    from leaderboard.models import ServingVote
+    from leaderboard.serving_boards import refresh_serving_boards
+
+    images = ensure_serving_demo_generations()
+    store = Store(settings.DATABASE_URL)
+    try:
+        measured = measure_serving_pairs(store, Path(settings.MEDIA_ROOT))
+    finally:
+        store.close()
+    votes = 0
+    if not ServingVote.objects.filter(is_demo=True).exists():
+        votes = simulate_serving_crowd()
+    boards = refresh_serving_boards()
+    return f"{images} images, {measured} pairs measured, {votes} votes; boards: {boards}"
 
 
 def copy_fixture_media(media_root: Path) -> None:
