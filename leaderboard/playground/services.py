@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from decimal import Decimal
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
@@ -111,7 +112,7 @@ def run_target(
     )
     run = _book(voter, ip_hash, image_model, estimate)
     try:
-        chain = run_chains(routes, 1)[0]
+        chain = async_to_sync(run_chains)(routes, 1)[0]
     except TimeoutError:
         PlaygroundRun.objects.filter(pk=run.pk).update(cost_usd=0, status="timeout")
         raise PlaygroundError("The providers did not answer in time.", 504) from None
