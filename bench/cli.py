@@ -228,7 +228,7 @@ def _probe(args) -> int:
         if api_key is None:
             print(f"(no key: ${key_env} is not set, requests were sent without one)")
         print(format_probe(report))
-    return EXIT_OK if report["summary"]["successes"] else EXIT_FAILED
+    return EXIT_OK if report["summary"]["success_count"] else EXIT_FAILED
 
 
 def _simulate(args) -> int:

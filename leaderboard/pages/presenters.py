@@ -1,8 +1,10 @@
-"""What each public page shows, built from the cached datasets in `queries`.
+"""What the home and leaderboard pages show, and the rows every page shares.
 
-Presenters join the catalog, the leaderboards, the provider stats and the vote tallies
-into rows and sentences; templates only format them. The API (`api.py`) serializes
-the same rows, so a number on a page and in the API always come from one place.
+Built from the cached datasets in `queries`: board rows, offering rows, the speed
+sentence, records and matchups, which `model_page.py` and `catalog_pages.py` (the
+other pages' presenters) and `chart_data.py` reuse. Templates only format them; the
+API (`api.py`) serializes the same rows, so a number on a page and in the API always
+come from one place.
 """
 
 from __future__ import annotations
@@ -263,7 +265,7 @@ def speed_sentence(row: OfferingRow | None) -> str | None:
     return fastest_sentence(
         {
             "provider_slug": row.provider.slug,
-            "p50_generation_ms": row.stats.generation_p50_ms,
+            "generation_p50_ms": row.stats.generation_p50_ms,
             "success_rate": row.stats.success_rate,
         }
     )

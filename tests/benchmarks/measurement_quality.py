@@ -43,6 +43,8 @@ from bench.http import make_client
 from bench.runner import run_benchmark_async
 from bench.store import Store
 from bench.suites import Suite
+from tests.benchmarks.harness import percentile as _quantile
+from tests.benchmarks.harness import pin_to_cpu as _pin
 
 KINDS = ("replicate", "fal_queue", "fal_sync", "bfl", "openai_images")
 REALISTIC = {
@@ -158,13 +160,6 @@ def _error_figures(errors: list[float]) -> dict:
         "max_abs": round(absolute[-1], 3),
         "mean_signed": round(sum(errors) / len(errors), 3),
     }
-
-
-def _quantile(ordered: list[float], q: float) -> float:
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 async def _throughput(database_url, media_root, base_url, requests, concurrency) -> dict:
@@ -330,12 +325,6 @@ class _simulator:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-
-
-def _pin(cpu: int) -> None:
-    """Pin this process to one CPU when there are at least two (Linux only)."""
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
-        os.sched_setaffinity(0, {cpu})
 
 
 def _migrated_database(path: Path) -> str:
