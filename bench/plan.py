@@ -16,7 +16,7 @@ from bench.capabilities import Capabilities, CapabilitiesError
 from bench.pricing import PricingError, PricingRule, request_cost_usd
 from bench.providers import Endpoint, ImageRequest, ReferenceImage, protocol_base_url
 from bench.sizes import SizeError, SizeRules, SizeRulesError
-from bench.store import ChallengeRow, OfferingRow
+from bench.store import CatalogOffering, ChallengeRow
 from bench.suites import Suite
 
 
@@ -24,7 +24,7 @@ from bench.suites import Suite
 class Task:
     """One request to send: what, to which endpoint, at what price (USD)."""
 
-    offering: OfferingRow
+    offering: CatalogOffering
     challenge: ChallengeRow
     request: ImageRequest
     endpoint: Endpoint
@@ -32,7 +32,7 @@ class Task:
 
 
 def provider_keys(
-    rows: Sequence[OfferingRow], env: Mapping[str, str], say
+    rows: Sequence[CatalogOffering], env: Mapping[str, str], say
 ) -> tuple[dict[str, str | None], list[str]]:
     """Each provider's key from the environment (None when it needs none); the skipped."""
     keys: dict[str, str | None] = {}
@@ -55,7 +55,7 @@ def provider_keys(
 
 
 def plan_requests(
-    offering_rows: Sequence[OfferingRow],
+    offering_rows: Sequence[CatalogOffering],
     challenge_rows: Sequence[ChallengeRow],
     suite: Suite,
     repeat: int,

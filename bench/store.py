@@ -48,7 +48,7 @@ def make_engine(database_url: str) -> Engine:
 
 
 @dataclass(frozen=True)
-class OfferingRow:
+class CatalogOffering:
     """An active offering with its provider and model, as the runner needs it."""
 
     id: int
@@ -149,7 +149,7 @@ class Store:
 
     # catalog
 
-    def load_offerings(self, selectors: Sequence[str] | None = None) -> list[OfferingRow]:
+    def load_offerings(self, selectors: Sequence[str] | None = None) -> list[CatalogOffering]:
         """Active offerings of active providers and models, optionally selected.
 
         A selector is an offering key (``provider/model``), a provider slug or a model
@@ -183,7 +183,7 @@ class Store:
         )
         with self.engine.connect() as connection:
             rows = [
-                OfferingRow(
+                CatalogOffering(
                     id=row.id,
                     provider_slug=row.provider_slug,
                     provider_name=row.provider_name,

@@ -374,7 +374,7 @@ def model_payload(slug: str) -> dict:
                     for r in m.by_challenge
                 ],
             }
-            for m in presenters.matchups_of(slug)
+            for m in presenters.head_to_heads(slug)
         ],
         "url": reverse("model", kwargs={"slug": slug}),
     }

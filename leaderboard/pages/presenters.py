@@ -126,7 +126,7 @@ class Record:
 
 
 @dataclass(frozen=True)
-class Matchup:
+class HeadToHead:
     """All of a model's votes against one opponent, with the per-challenge breakdown."""
 
     total: Record
@@ -311,12 +311,12 @@ def combine(
     )
 
 
-def matchups_of(model_slug: str) -> list[Matchup]:
+def head_to_heads(model_slug: str) -> list[HeadToHead]:
     """Head-to-head against each opponent (most votes first), split per challenge."""
     by_opponent: dict[str, list[Record]] = defaultdict(list)
     for record in records_of(model_slug, queries.vote_tallies()):
         by_opponent[record.opponent.slug].append(record)
-    matchups = []
+    head_to_head = []
     for records in by_opponent.values():
         per_challenge: dict[str, list[Record]] = defaultdict(list)
         for record in records:
@@ -325,9 +325,9 @@ def matchups_of(model_slug: str) -> list[Matchup]:
             combine(group, challenge=group[0].challenge) for group in per_challenge.values()
         ]
         by_challenge.sort(key=lambda r: (-r.votes, r.challenge.title if r.challenge else "~"))
-        matchups.append(Matchup(total=combine(records), by_challenge=tuple(by_challenge)))
-    matchups.sort(key=lambda m: (-m.total.votes, m.total.opponent.name))
-    return matchups
+        head_to_head.append(HeadToHead(total=combine(records), by_challenge=tuple(by_challenge)))
+    head_to_head.sort(key=lambda m: (-m.total.votes, m.total.opponent.name))
+    return head_to_head
 
 
 def chart_url(name: str, params: dict | None = None, **kwargs) -> str:
