@@ -1,5 +1,8 @@
 """One benchmark run at a time per database, even when cron starts the next one early.
 
+The same lock, under another ``name``, keeps the site's cron jobs (``manage.py
+ratings``, ``manage.py stats``) from overlapping with themselves.
+
 Two locks, both released by the kernel or the server when the process dies, however
 it dies (a crashed run never blocks the next one, which marks the dead run's row
 interrupted):
@@ -29,7 +32,6 @@ from sqlalchemy.engine import Engine, make_url
 
 # "Pairwise" as a signed 64-bit integer: the advisory lock's key.
 _ADVISORY_KEY = int.from_bytes(b"Pairwise", "big", signed=True)
-_APPLICATION_NAME = "pairwise-bench"
 CHECK_INTERVAL_S = 0.2
 
 
@@ -45,8 +47,17 @@ class RunLock:
     ``on_lost``, when set, is called then, from the watchdog thread.
     """
 
-    def __init__(self, engine: Engine, *, check_interval_s: float = CHECK_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        check_interval_s: float = CHECK_INTERVAL_S,
+        name: str = "bench",
+        what: str = "benchmark run",
+    ) -> None:
         self.engine = engine
+        self.name, self.what = name, what
+        self._advisory_key = _advisory_key(name)
         self.check_interval_s = check_interval_s
         self._connection = None
         self._file = None
@@ -86,7 +97,7 @@ class RunLock:
             try:
                 if not self.is_lost:
                     self._connection.execute(
-                        sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _ADVISORY_KEY}
+                        sa.text("SELECT pg_advisory_unlock(:key)"), {"key": self._advisory_key}
                     )
             except sa.exc.DBAPIError:
                 pass  # the session is gone, and its lock with it
@@ -122,10 +133,10 @@ class RunLock:
         connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         connection.execute(
             sa.text("SELECT set_config('application_name', :name, false)"),
-            {"name": f"{_APPLICATION_NAME} {self.identity}"[:63]},
+            {"name": f"{self._application_name} {self.identity}"[:63]},
         )
         taken = connection.execute(
-            sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_KEY}
+            sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self._advisory_key}
         ).scalar_one()
         if not taken:
             holder = connection.execute(
@@ -134,13 +145,18 @@ class RunLock:
                     "JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
                     "(SELECT oid FROM pg_database WHERE datname = current_database()) "
-                    "AND l.pid <> pg_backend_pid() LIMIT 1"
-                )
+                    "AND l.pid <> pg_backend_pid() AND a.application_name LIKE :prefix LIMIT 1"
+                ),
+                {"prefix": f"{self._application_name} %"},
             ).first()
             connection.close()
-            who = holder.application_name.removeprefix(_APPLICATION_NAME).strip() if holder else ""
+            who = (
+                holder.application_name.removeprefix(self._application_name).strip()
+                if holder
+                else ""
+            )
             raise LockHeld(
-                "another benchmark run is in progress on this database"
+                f"another {self.what} is in progress on this database"
                 + (
                     f" ({who}, connected since {holder.backend_start:%Y-%m-%d %H:%M:%S %Z})"
                     if holder
@@ -149,8 +165,12 @@ class RunLock:
             )
         self._connection = connection
 
+    @property
+    def _application_name(self) -> str:
+        return f"pairwise-{self.name}"
+
     def _acquire_file(self) -> None:
-        path = lock_path(self.engine)
+        path = lock_path(self.engine, self.name)
         path.parent.mkdir(parents=True, exist_ok=True)
         stream = open(path, "a+")  # noqa: SIM115 - held open for the whole run
         try:
@@ -160,7 +180,7 @@ class RunLock:
             who = stream.read().strip()
             stream.close()
             raise LockHeld(
-                "another benchmark run is in progress on this database"
+                f"another {self.what} is in progress on this database"
                 + (f" ({who})" if who else "")
             ) from None
         stream.seek(0)
@@ -176,10 +196,18 @@ class RunLock:
             self._file = None
 
 
-def lock_path(engine: Engine) -> Path:
-    """The host lock file of a database.
+def _advisory_key(name: str) -> int:
+    """The PostgreSQL advisory lock key of a job: "Pairwise" for bench (as it always was),
+    the first 8 bytes of the name's SHA-256 for the others; signed 64-bit."""
+    if name == "bench":
+        return _ADVISORY_KEY
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
-    SQLite: ``<database>.bench-lock`` beside it. Others: ``pairwise-bench-<digest>.lock``
+
+def lock_path(engine: Engine, name: str = "bench") -> Path:
+    """The host lock file of a database, for the job ``name``.
+
+    SQLite: ``<database>.<name>-lock`` beside it. Others: ``pairwise-<name>-<digest>.lock``
     in the temporary folder, the digest of the server's host, port and database name
     (never the password).
     """
@@ -187,8 +215,8 @@ def lock_path(engine: Engine) -> Path:
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
         if database in ("", ":memory:"):
-            return Path(tempfile.gettempdir()) / "pairwise-bench-memory.lock"
-        return Path(database + ".bench-lock")
+            return Path(tempfile.gettempdir()) / f"pairwise-{name}-memory.lock"
+        return Path(f"{database}.{name}-lock")
     where = f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
     digest = hashlib.sha256(where.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"pairwise-bench-{digest}.lock"
+    return Path(tempfile.gettempdir()) / f"pairwise-{name}-{digest}.lock"
