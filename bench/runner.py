@@ -23,7 +23,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TextIO
 
@@ -48,7 +48,7 @@ SIMULATED_PROVIDER = "simulated"
 _SWITCH_INTERVAL_S = 0.0005
 _MAX_BACKOFF_S = 60.0
 
-__all__ = ["LockHeld", "RunSummary", "run_benchmark", "run_benchmark_async"]
+__all__ = ["LockHeld", "RunOptions", "RunSummary", "run_benchmark", "run_benchmark_async"]
 
 
 @dataclass
@@ -81,35 +81,9 @@ class RunSummary:
         )
 
 
-def run_benchmark(
-    database_url: str | None = None,
-    media_root: str | os.PathLike | None = None,
-    **options,
-) -> RunSummary:
-    """Run a benchmark to completion from synchronous code; see ``run_benchmark_async``."""
-    return asyncio.run(run_benchmark_async(database_url, media_root, **options))
-
-
-async def run_benchmark_async(
-    database_url: str | None = None,
-    media_root: str | os.PathLike | None = None,
-    *,
-    suite: str | Suite = "default",
-    offerings: Sequence[str] | None = None,
-    challenges: Sequence[str] | None = None,
-    repeat: int = 1,
-    concurrency: int = 4,
-    max_cost_usd: Decimal | float | str | None = None,
-    base_url_overrides: Mapping[str, str] | None = None,
-    poll_interval_s: float | None = None,
-    deadline_s: float | None = None,
-    grace_s: float = 30.0,
-    ramp_s: float = 0.0,
-    handle_signals: bool = False,
-    progress_stream: TextIO | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> RunSummary:
-    """Time every selected offering on every matching challenge, ``repeat`` times.
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a benchmark: what to time, how hard, and where to store it.
 
     - ``database_url``/``media_root``: default to Django's (``bench.config.locations``).
     - ``suite``: a name from ``bench.suites.SUITES`` (size, format, seed, deadline).
@@ -117,6 +91,7 @@ async def run_benchmark_async(
       ``challenges``: challenge slugs. None selects every active one. Text-to-image
       challenges go to models that do text-to-image, edit challenges to models that
       edit (with at most the offering's number of reference images).
+    - ``repeat``: requests per offering and challenge.
     - ``concurrency``: requests in flight at once, over all providers.
     - ``max_cost_usd``: spending cap; each request is priced before it is sent and
       once the next would pass the cap, it and the rest are stored as ``skipped``.
@@ -130,23 +105,74 @@ async def run_benchmark_async(
     - ``handle_signals``: on SIGTERM/SIGINT stop sending, give in-flight requests
       ``grace_s`` seconds, abandon the rest, mark the run ``interrupted``.
     - ``progress_stream``: where progress goes (None: silent).
-    A provider whose key variable is unset is skipped with a message. Raises
-    ``LockHeld`` when another run holds the database's run lock, and
-    ``bench.store.StoreError`` for a database without tables or an unknown selection.
+    - ``environ``: the environment read for provider keys (default ``os.environ``).
     """
-    env = os.environ if environ is None else environ
-    where = locations(database_url, media_root, environ=env)
-    suite = get_suite(suite) if isinstance(suite, str) else suite
-    cap = None if max_cost_usd is None else Decimal(str(max_cost_usd))
-    overrides = dict(base_url_overrides or {})
+
+    database_url: str | None = None
+    media_root: str | os.PathLike | None = None
+    suite: str | Suite = "default"
+    offerings: Sequence[str] | None = None
+    challenges: Sequence[str] | None = None
+    repeat: int = 1
+    concurrency: int = 4
+    max_cost_usd: Decimal | float | str | None = None
+    base_url_overrides: Mapping[str, str] | None = None
+    poll_interval_s: float | None = None
+    deadline_s: float | None = None
+    grace_s: float = 30.0
+    ramp_s: float = 0.0
+    handle_signals: bool = False
+    progress_stream: TextIO | None = None
+    environ: Mapping[str, str] | None = None
+
+
+def run_benchmark(
+    database_url: str | None = None,
+    media_root: str | os.PathLike | None = None,
+    options: RunOptions | None = None,
+    **fields,
+) -> RunSummary:
+    """Run a benchmark to completion from synchronous code; see ``run_benchmark_async``."""
+    return asyncio.run(run_benchmark_async(database_url, media_root, options, **fields))
+
+
+async def run_benchmark_async(
+    database_url: str | None = None,
+    media_root: str | os.PathLike | None = None,
+    options: RunOptions | None = None,
+    **fields,
+) -> RunSummary:
+    """Time every selected offering on every matching challenge, ``repeat`` times.
+
+    ``options`` is a ``RunOptions``; any of its fields may also be given as a keyword
+    (``concurrency=8``), and the database URL and media root positionally. A provider
+    whose key variable is unset is skipped with a message. Raises ``LockHeld`` when
+    another run holds the database's run lock, and ``bench.store.StoreError`` for a
+    database without tables or an unknown selection; an unknown option is a TypeError.
+
+    Long (about 130 lines) on purpose: it is the run's one ``try``/``finally`` that
+    always releases the lock, restores the interpreter's switch interval and marks the
+    run's row finished, failed or interrupted, whatever stops it.
+    """
+    if database_url is not None:
+        fields["database_url"] = database_url
+    if media_root is not None:
+        fields["media_root"] = media_root
+    options = replace(options or RunOptions(), **fields)
+    env = os.environ if options.environ is None else options.environ
+    where = locations(options.database_url, options.media_root, environ=env)
+    suite = get_suite(options.suite) if isinstance(options.suite, str) else options.suite
+    cap = None if options.max_cost_usd is None else Decimal(str(options.max_cost_usd))
+    overrides = dict(options.base_url_overrides or {})
     if SIMULATED_PROVIDER not in overrides and env.get(SIMULATOR_URL_ENV):
         overrides[SIMULATED_PROVIDER] = env[SIMULATOR_URL_ENV]
-    deadline_s = deadline_s or suite.deadline_s
+    deadline_s = options.deadline_s or suite.deadline_s
+    concurrency = options.concurrency
     started = time.monotonic()
-    say = _Say(progress_stream)
+    say = _Say(options.progress_stream)
     # From here to the end a SIGTERM only sets flags: the loop runs the handler at its
     # next turn, never in the middle of a database write, and every step checks them.
-    signals = _Signals(handle_signals, say, grace_s)
+    signals = _Signals(options.handle_signals, say, options.grace_s)
 
     try:
         store = Store(where.database_url)
@@ -165,18 +191,18 @@ async def run_benchmark_async(
     try:
         for dead_id in store.mark_abandoned_runs(current_run_id=None, now=utc_now()):
             say(f"run {dead_id} was left running by a runner that died; marked interrupted")
-        offering_rows = store.load_offerings(offerings)
-        challenge_rows = store.load_challenges(challenges)
+        offering_rows = store.load_offerings(options.offerings)
+        challenge_rows = store.load_challenges(options.challenges)
         keys, skipped_providers = provider_keys(offering_rows, env, say)
         tasks = plan_requests(
             [row for row in offering_rows if row.provider_slug in keys],
             challenge_rows,
             suite,
-            repeat,
+            options.repeat,
             keys,
             overrides,
             where.media_root,
-            poll_interval_s,
+            options.poll_interval_s,
             deadline_s,
             say,
         )
@@ -195,7 +221,7 @@ async def run_benchmark_async(
             f"run {run_id}: {len(tasks)} requests ({suite.name} suite) over "
             f"{len({task.offering.id for task in tasks})} offerings, concurrency {concurrency}"
         )
-        progress = Progress(len(tasks), progress_stream)
+        progress = Progress(len(tasks), options.progress_stream)
         writer = SampleWriter(store, where.media_root, progress)
         sys.setswitchinterval(min(switch_interval, _SWITCH_INTERVAL_S))
         # A full collection over everything loaded so far pauses the loop for tens of
@@ -205,7 +231,7 @@ async def run_benchmark_async(
         writer.start()
         try:
             state = await _execute(
-                tasks, run_id, writer, concurrency, cap, lock, signals, say, ramp_s
+                tasks, run_id, writer, concurrency, cap, lock, signals, say, options.ramp_s
             )
         finally:
             writer.close()

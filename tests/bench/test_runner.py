@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.runner import run_benchmark
+from bench.runner import RunOptions, run_benchmark
 from leaderboard.models import BenchRun, BenchSample, Generation
 from tests.bench.builders import ALL_KINDS, challenge, fast_profile, simulated_catalog
 from tests.bench.conftest import set_profile
@@ -235,3 +235,27 @@ def test_a_ramp_spreads_the_first_requests_instead_of_sending_them_together(
     sent = sorted(job.received_ns for job in simulator.simulator.jobs.values())
     gaps_s = [(later - earlier) / 1e9 for earlier, later in zip(sent, sent[1:], strict=False)]
     assert len(sent) == 5 and all(gap > 0.1 for gap in gaps_s), gaps_s
+
+
+def test_a_run_takes_its_options_as_one_value_and_keywords_refine_it(
+    database_url, media_root, simulator
+):
+    simulated_catalog(("replicate", "bfl"))
+    challenge("fox")
+    options = RunOptions(
+        database_url=database_url,
+        media_root=media_root,
+        suite="tiny",
+        repeat=3,
+        poll_interval_s=0.005,
+        base_url_overrides={"simulated": simulator.base_url},
+    )
+
+    summary = run_benchmark(options=options, offerings=["simulated/sim-replicate"])
+
+    assert summary.counts == {"ok": 3}
+    assert set(BenchSample.objects.values_list("offering__endpoint_kind", flat=True)) == {
+        "replicate"
+    }
+    with pytest.raises(TypeError):
+        run_benchmark(options=options, concurency=2)  # a misspelt option is refused
