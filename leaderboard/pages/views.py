@@ -14,12 +14,12 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
-from leaderboard.leaderboards import write_votes_csv
 from leaderboard.models import ArenaMode, Leaderboard
 from leaderboard.pages import catalog_pages, chart_data, charts, model_page, presenters, queries
 from leaderboard.pages.cache import cached, current_snapshot
 from leaderboard.pages.landscape import METRICS
 from leaderboard.pages.params import BadQuery, board_query
+from leaderboard.rating_refresh import write_votes_csv
 
 PAGE_MAX_AGE_S = 30
 CHART_MAX_AGE_S = 365 * 86400

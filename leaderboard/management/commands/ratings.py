@@ -11,8 +11,8 @@ A second copy started while one runs exits with status 1 and says so (locks.py).
 from django.core.management.base import BaseCommand
 
 from leaderboard.arena.detection import detect_voters
-from leaderboard.leaderboards import prune_leaderboards, refresh_leaderboards
 from leaderboard.management.locks import job_lock
+from leaderboard.rating_refresh import prune_leaderboards, refresh_leaderboards
 
 
 class Command(BaseCommand):
