@@ -28,6 +28,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand and flag of ``python -m bench``.
+
+    Long on purpose: argparse declarations only, no logic, kept together so that the
+    code reads like ``--help``.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Pairwise provider benchmark: time image-generation requests.",

@@ -150,7 +150,7 @@ async def run_benchmark_async(
     another run holds the database's run lock, and ``bench.store.StoreError`` for a
     database without tables or an unknown selection; an unknown option is a TypeError.
 
-    Long (about 130 lines) on purpose: it is the run's one ``try``/``finally`` that
+    Long on purpose: it is the run's one ``try``/``finally`` that
     always releases the lock, restores the interpreter's switch interval and marks the
     run's row finished, failed or interrupted, whatever stops it.
     """
@@ -372,6 +372,12 @@ async def _execute(
     say,
     ramp_s: float = 0.0,
 ) -> _RunState:
+    """Send the planned requests with ``concurrency`` workers; what happened to them.
+
+    Long on purpose: the workers, the spending cap, per-provider back-off, the lost
+    lock and the stop signals share one state, and the order of the checks made
+    before each paid request has to read in one place.
+    """
     state = _RunState()
     pending = list(reversed(tasks))
     not_before: dict[str, float] = {}

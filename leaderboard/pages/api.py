@@ -296,6 +296,11 @@ def provider_stats_csv(request):
 
 
 def model_payload(slug: str) -> dict:
+    """The document of ``GET /api/models/<slug>``.
+
+    Long on purpose: one JSON document's shape, field by field, in one place (the API
+    reference on /data/ follows it).
+    """
     catalog = queries.catalog()
     model = catalog.models.get(slug)
     if model is None:

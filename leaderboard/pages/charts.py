@@ -80,6 +80,9 @@ def landscape_svg(landscape: Landscape, *, title: str, highlight: str | None = N
 
     Each model is an SVG group `point-<slug>`; the frontier line is `pareto-frontier`,
     and its models are named under the plot.
+
+    Long on purpose: one figure drawn step by step (points, error bars, frontier,
+    labels, axes), each step needing the ones before.
     """
     with matplotlib.rc_context(RC):
         fig, ax = _figure(bottom=0.2, top=0.9)
