@@ -42,7 +42,6 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -54,14 +53,12 @@ from tests.benchmarks import harness
 from tests.benchmarks.harness import (
     CSRF_INPUT,
     REPO,
-    free_port,
+    gunicorn,
     load_average,
     manage,
     percentile,
     solve_challenge,
-    start_gunicorn,
-    stop,
-    wait_until_up,
+    work_directory,
 )
 
 OUTCOMES = ["a", "b", "tie", "both_bad"]
@@ -456,47 +453,45 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.threads = args.threads or (4 if args.db == "postgres" else 1)
 
-    workdir = Path(tempfile.mkdtemp(prefix="pairwise-load-"))
-    pg_name = None
-    if args.db == "postgres":
-        pg_name, database_url = create_postgres_database(args.pg_admin_url)
-    else:
-        database_url = f"sqlite:///{workdir / 'load.sqlite3'}"
-    port = args.port or free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    server = None
-    try:
-        env = site_environment(workdir, database_url, args)
-        print(f"preparing a fresh site in {workdir} ...", flush=True)
-        prepare_site(env, workdir)
-        server = start_gunicorn(env, port, workers=args.workers, threads=args.threads)
-        wait_until_up(base_url)
-        # A short warm-up so every worker has its catalog and connections.
-        warmup = argparse.Namespace(**{**vars(args), "duration": 2.0, "double_share": 0.0})
-        asyncio.run(run_voters(base_url, warmup))
-        before = count_recorded(database_url)
-        load_before = load_average()
-        web_cpu, db_cpu = server_cpu_s(server.pid, pg_name)
-        client_cpu = time.process_time()
-        if args.generator == "wrk":
-            tally, elapsed = run_wrk(base_url, args, workdir)
+    with work_directory("pairwise-load-", keep=args.keep) as workdir:
+        pg_name = None
+        if args.db == "postgres":
+            pg_name, database_url = create_postgres_database(args.pg_admin_url)
         else:
-            tally, elapsed = asyncio.run(run_voters(base_url, args))
-            tally.client_cpu_s = time.process_time() - client_cpu
-        web_after, db_after = server_cpu_s(server.pid, pg_name)
-        tally.server_cpu_s, tally.database_cpu_s = web_after - web_cpu, db_after - db_cpu
-        load_after = load_average()
-        after = count_recorded(database_url)
-        recorded = tuple(a - b for a, b in zip(after, before, strict=True))
-        ok = report(args, tally, elapsed, recorded, load_before, load_after)
-    finally:
-        if server is not None:
-            stop(server)
-        if pg_name:
-            drop_postgres_database(args.pg_admin_url, pg_name)
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+            database_url = f"sqlite:///{workdir / 'load.sqlite3'}"
+        try:
+            env = site_environment(workdir, database_url, args)
+            print(f"preparing a fresh site in {workdir} ...", flush=True)
+            prepare_site(env, workdir)
+            options = {"workers": args.workers, "threads": args.threads}
+            with gunicorn(env, port=args.port, **options) as (base_url, server):
+                ok = measure(base_url, server.pid, args, database_url, pg_name, workdir)
+        finally:
+            if pg_name:
+                drop_postgres_database(args.pg_admin_url, pg_name)
     return 0 if ok else 1
+
+
+def measure(base_url, gunicorn_pid, args, database_url, pg_name, workdir) -> bool:
+    """Warm up, drive the load, count what was recorded; report and return the verdict."""
+    # A short warm-up so every worker has its catalog and connections.
+    warmup = argparse.Namespace(**{**vars(args), "duration": 2.0, "double_share": 0.0})
+    asyncio.run(run_voters(base_url, warmup))
+    before = count_recorded(database_url)
+    load_before = load_average()
+    web_cpu, db_cpu = server_cpu_s(gunicorn_pid, pg_name)
+    client_cpu = time.process_time()
+    if args.generator == "wrk":
+        tally, elapsed = run_wrk(base_url, args, workdir)
+    else:
+        tally, elapsed = asyncio.run(run_voters(base_url, args))
+        tally.client_cpu_s = time.process_time() - client_cpu
+    web_after, db_after = server_cpu_s(gunicorn_pid, pg_name)
+    tally.server_cpu_s, tally.database_cpu_s = web_after - web_cpu, db_after - db_cpu
+    load_after = load_average()
+    after = count_recorded(database_url)
+    recorded = tuple(a - b for a, b in zip(after, before, strict=True))
+    return report(args, tally, elapsed, recorded, load_before, load_after)
 
 
 if __name__ == "__main__":

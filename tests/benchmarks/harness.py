@@ -5,7 +5,8 @@
   free port until the block ends;
 - load: `get_load` (plain GETs over raw sockets, the cheapest client) and
   `solve_challenge` (a voter identity's proof of work, as arena.js sends it);
-- reports: `percentile` (bench.stats' one definition), `pin_to_cpu`, `load_average`.
+- reports: `percentile` (bench.stats' one definition), `pin_to_cpu`, `load_average`;
+- a catalog for the runner benchmarks: `migrated_sqlite`, `seed_catalog`.
 
 Nothing here is part of the product; `python -m tests.benchmarks.<name>` runs each script.
 """
@@ -27,9 +28,11 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
 from bench.config import REPO_ROOT
 from bench.stats import percentile
@@ -158,10 +161,12 @@ def wait_until_up(base_url: str, timeout_s: float = 30) -> None:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], **options) -> Iterator[tuple[str, subprocess.Popen]]:
-    """(base URL, process) of gunicorn serving `env`'s site on a free port, up and
-    answering /healthz; stopped when the block ends. `options` go to `start_gunicorn`."""
-    port = free_port()
+def gunicorn(
+    env: dict[str, str], *, port: int = 0, **options
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """(base URL, process) of gunicorn serving `env`'s site on `port` (0: a free one), up
+    and answering /healthz; stopped when the block ends. `options` go to `start_gunicorn`."""
+    port = port or free_port()
     server = start_gunicorn(env, port, **options)
     try:
         base_url = f"http://127.0.0.1:{port}"
@@ -231,3 +236,74 @@ def get_text(base_url: str, path: str) -> tuple[float, int, str]:
     host, port = base_url.removeprefix("http://").rsplit(":", 1)
     seconds, status, data = asyncio.run(get_once(host, int(port), path))
     return seconds, status, data.decode("utf-8", "replace")
+
+
+# A catalog for the runner benchmarks ---------------------------------------------------
+
+
+def migrated_sqlite(path: Path) -> str:
+    """The URL of a fresh SQLite database at `path` with every migration applied."""
+    url = f"sqlite:///{path}"
+    subprocess.run(
+        [PYTHON, "manage.py", "migrate", "--verbosity", "0"],
+        cwd=REPO,
+        env={**os.environ, "DATABASE_URL": url},
+        check=True,
+    )
+    return url
+
+
+def seed_catalog(
+    database_url: str,
+    base_url: str,
+    *,
+    provider: str,
+    challenge: str,
+    prompt: str,
+    offerings: list[tuple[str, str, str]],
+) -> None:
+    """A provider at `base_url` with one model and offering per (model slug, endpoint
+    kind, provider model id) of `offerings`, at $0.01 an image, and one text-to-image
+    challenge (and its category) named `challenge`.
+
+    Written with SQLAlchemy Core on the reflected tables, as the runner reads them.
+    """
+    engine = sa.create_engine(database_url)
+    metadata = sa.MetaData()
+    metadata.reflect(engine)
+    now = datetime.now(UTC)
+    if engine.dialect.name == "sqlite":
+        now = now.replace(tzinfo=None)  # Django stores naive UTC on SQLite
+
+    def insert(table_name: str, **values) -> int:
+        table = metadata.tables[table_name]
+        statement = sa.insert(table).values(**values).returning(table.c.id)
+        return connection.execute(statement).scalar_one()
+
+    with engine.begin() as connection:
+        provider_id = insert(
+            "leaderboard_provider", slug=provider, name=provider.title(), base_url=base_url,
+            api_key_env="", website="", is_active=True,
+        )  # fmt: skip
+        category_id = insert(
+            "leaderboard_category", slug=challenge, name=challenge.title(), description=""
+        )
+        insert(
+            "leaderboard_challenge", slug=challenge, title=challenge.title(), prompt=prompt,
+            mode="t2i", category_id=category_id, is_active=True, created_at=now,
+        )  # fmt: skip
+        for model_slug, kind, provider_model_id in offerings:
+            model_id = insert(
+                "leaderboard_imagemodel", slug=model_slug, name=model_slug,
+                vendor=provider.title(), description="", does_text_to_image=True,
+                does_edit=False, max_output_mp=4, max_reference_images=0, release_date=None,
+                is_open_weights=False, is_active=True, created_at=now,
+            )  # fmt: skip
+            insert(
+                "leaderboard_offering", image_model_id=model_id, provider_id=provider_id,
+                endpoint_kind=kind, provider_model_id=provider_model_id, edit_model_id="",
+                max_reference_images=0, is_active=True,
+                pricing=json.dumps({"unit": "image", "usd": "0.01"}),
+                sizes=json.dumps({}), capabilities=json.dumps({}),
+            )  # fmt: skip
+    engine.dispose()
