@@ -29,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand and flag of ``python -m bench``.
+
+    Long on purpose: argparse declarations only, no logic, kept together so that the
+    code reads like ``--help``.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description="Pairwise provider benchmark: time image-generation requests.",
@@ -248,7 +253,7 @@ def _probe(args) -> int:
         if api_key is None:
             print(f"(no key: ${key_env} is not set, requests were sent without one)")
         print(format_probe(report))
-    return EXIT_OK if report["summary"]["successes"] else EXIT_FAILED
+    return EXIT_OK if report["summary"]["success_count"] else EXIT_FAILED
 
 
 def _simulate(args) -> int:

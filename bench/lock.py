@@ -5,6 +5,9 @@ Sharded runs (``bench run --shard K/N``, one per host or region) take the databa
 shared and their shard's lock exclusively: shards run side by side, each at most once,
 and never beside an unsharded run, which takes the database's lock exclusively.
 
+The same lock, under another ``name``, keeps the site's cron jobs (``manage.py
+ratings``, ``manage.py stats``) from overlapping with themselves.
+
 Two locks, both released by the kernel or the server when the process dies, however
 it dies (a crashed run never blocks the next one, which marks the dead run's row
 interrupted):
@@ -35,7 +38,6 @@ from sqlalchemy.engine import Engine, make_url
 
 # "Pairwise" as a signed 64-bit integer: the advisory lock's key.
 _ADVISORY_KEY = int.from_bytes(b"Pairwise", "big", signed=True)
-_APPLICATION_NAME = "pairwise-bench"
 CHECK_INTERVAL_S = 0.2
 
 if TYPE_CHECKING:
@@ -66,9 +68,13 @@ class RunLock:
         *,
         shard: Shard | None = None,
         check_interval_s: float = CHECK_INTERVAL_S,
+        name: str = "bench",
+        what: str = "benchmark run",
     ) -> None:
         self.engine = engine
         self.shard = shard
+        self.name, self.what = name, what
+        self._advisory_key = _advisory_key(name)
         self._files = []
         self.check_interval_s = check_interval_s
         self._connection = None
@@ -144,18 +150,18 @@ class RunLock:
         connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         connection.execute(
             sa.text("SELECT set_config('application_name', :name, false)"),
-            {"name": f"{_APPLICATION_NAME} {self.identity}"[:63]},
+            {"name": f"{self._application_name} {self.identity}"[:63]},
         )
         if self.shard is None:
             taken = connection.execute(
-                sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": _ADVISORY_KEY}
+                sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": self._advisory_key}
             ).scalar_one()
         else:
             taken = connection.execute(
                 sa.text(
                     "SELECT pg_try_advisory_lock_shared(:key) AND pg_try_advisory_lock(:shard)"
                 ),
-                {"key": _ADVISORY_KEY, "shard": shard_key(self.shard)},
+                {"key": self._advisory_key, "shard": shard_key(self.shard)},
             ).scalar_one()
         if not taken:
             holder = connection.execute(
@@ -164,11 +170,16 @@ class RunLock:
                     "JOIN pg_stat_activity a ON a.pid = l.pid "
                     "WHERE l.locktype = 'advisory' AND l.granted AND l.database = "
                     "(SELECT oid FROM pg_database WHERE datname = current_database()) "
-                    "AND l.pid <> pg_backend_pid() LIMIT 1"
-                )
+                    "AND l.pid <> pg_backend_pid() AND a.application_name LIKE :prefix LIMIT 1"
+                ),
+                {"prefix": f"{self._application_name} %"},
             ).first()
             connection.close()  # and with it any lock half taken
-            who = holder.application_name.removeprefix(_APPLICATION_NAME).strip() if holder else ""
+            who = (
+                holder.application_name.removeprefix(self._application_name).strip()
+                if holder
+                else ""
+            )
             raise LockHeld(
                 self._held_message()
                 + (
@@ -179,13 +190,17 @@ class RunLock:
             )
         self._connection = connection
 
+    @property
+    def _application_name(self) -> str:
+        return f"pairwise-{self.name}"
+
     def _acquire_file(self) -> None:
         if self.shard is None:
-            self._flock(lock_path(self.engine), fcntl.LOCK_EX)
+            self._flock(lock_path(self.engine, self.name), fcntl.LOCK_EX)
             return
-        self._flock(lock_path(self.engine), fcntl.LOCK_SH)
+        self._flock(lock_path(self.engine, self.name), fcntl.LOCK_SH)
         try:
-            self._flock(lock_path(self.engine, self.shard), fcntl.LOCK_EX)
+            self._flock(lock_path(self.engine, self.name, self.shard), fcntl.LOCK_EX)
         except BaseException:
             self._release_file()
             raise
@@ -209,7 +224,7 @@ class RunLock:
 
     def _held_message(self) -> str:
         if self.shard is None:
-            return "another benchmark run is in progress on this database"
+            return f"another {self.what} is in progress on this database"
         return f"another run holds shard {self.shard}, or an unsharded run is in progress"
 
     def _release_file(self) -> None:
@@ -219,10 +234,18 @@ class RunLock:
         self._files = []
 
 
-def lock_path(engine: Engine, shard: Shard | None = None) -> Path:
-    """The host lock file of a database, or of one shard of its runs.
+def _advisory_key(name: str) -> int:
+    """The PostgreSQL advisory lock key of a job: "Pairwise" for bench (as it always was),
+    the first 8 bytes of the name's SHA-256 for the others; signed 64-bit."""
+    if name == "bench":
+        return _ADVISORY_KEY
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
-    SQLite: ``<database>.bench-lock`` beside it. Others: ``pairwise-bench-<digest>.lock``
+
+def lock_path(engine: Engine, name: str = "bench", shard: Shard | None = None) -> Path:
+    """The host lock file of a database for the job ``name``, or of one shard of its runs.
+
+    SQLite: ``<database>.<name>-lock`` beside it. Others: ``pairwise-<name>-<digest>.lock``
     in the temporary folder, the digest of the server's host, port and database name
     (never the password). A shard's file adds ``-shard-K-of-N``.
     """
@@ -231,8 +254,8 @@ def lock_path(engine: Engine, shard: Shard | None = None) -> Path:
     if url.get_backend_name() == "sqlite":
         database = url.database or ""
         if database in ("", ":memory:"):
-            return Path(tempfile.gettempdir()) / f"pairwise-bench-memory{suffix}.lock"
-        return Path(f"{database}.bench-lock{suffix}")
+            return Path(tempfile.gettempdir()) / f"pairwise-{name}-memory{suffix}.lock"
+        return Path(f"{database}.{name}-lock{suffix}")
     where = f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
     digest = hashlib.sha256(where.encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"pairwise-bench-{digest}{suffix}.lock"
+    return Path(tempfile.gettempdir()) / f"pairwise-{name}-{digest}{suffix}.lock"

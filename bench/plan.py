@@ -19,7 +19,7 @@ from bench.capabilities import Capabilities, CapabilitiesError
 from bench.pricing import PricingError, PricingRule, request_cost_usd
 from bench.providers import Endpoint, ImageRequest, ReferenceImage, protocol_base_url
 from bench.sizes import SizeError, SizeRules, SizeRulesError
-from bench.store import ChallengeRow, OfferingRow
+from bench.store import CatalogOffering, ChallengeRow
 from bench.suites import Suite
 
 
@@ -27,7 +27,7 @@ from bench.suites import Suite
 class Task:
     """One request to send: what, to which endpoint, at what price (USD)."""
 
-    offering: OfferingRow
+    offering: CatalogOffering
     challenge: ChallengeRow
     request: ImageRequest
     endpoint: Endpoint
@@ -75,7 +75,7 @@ def shard_tasks(tasks: Sequence[Task], shard: Shard | None) -> list[Task]:
 
 
 def provider_keys(
-    rows: Sequence[OfferingRow], env: Mapping[str, str], say
+    rows: Sequence[CatalogOffering], env: Mapping[str, str], say
 ) -> tuple[dict[str, str | None], list[str]]:
     """Each provider's key from the environment (None when it needs none); the skipped."""
     keys: dict[str, str | None] = {}
@@ -98,7 +98,7 @@ def provider_keys(
 
 
 def plan_requests(
-    offering_rows: Sequence[OfferingRow],
+    offering_rows: Sequence[CatalogOffering],
     challenge_rows: Sequence[ChallengeRow],
     suite: Suite,
     repeat: int,

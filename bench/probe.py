@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 from collections import Counter
 from collections.abc import Callable
 
@@ -17,6 +16,7 @@ from bench.providers import (
     protocol_base_url,
     resolve_kind,
 )
+from bench.stats import percentile
 
 
 async def probe(
@@ -41,7 +41,7 @@ async def probe(
     protocol, ``https://fal.run`` for both fal kinds). Returns
     ``{"samples": [...], "summary": {...}}``: each sample's ``GenerationResult.summary()``,
     then requests, successes, success_rate, p50/p95 generation time and p50 TTFB in ms
-    over successes (statistics.quantiles, inclusive method), and failures by class.
+    over successes (``bench.stats.percentile``), and failures by class.
     """
     # Without a catalog row, the protocol's documented defaults stand in for the
     # offering's (BFL: sides in multiples of 16, so "16:9" is sent as 1360x768).
@@ -88,12 +88,12 @@ def summarize_results(results: list[GenerationResult]) -> dict:
     generation = sorted(result.generation_ms for result in ok)
     ttfb = sorted(result.ttfb_ms for result in ok)
     return {
-        "requests": len(results),
-        "successes": len(ok),
+        "sample_count": len(results),
+        "success_count": len(ok),
         "success_rate": len(ok) / len(results) if results else None,
-        "p50_generation_ms": _percentile(generation, 50),
-        "p95_generation_ms": _percentile(generation, 95),
-        "p50_ttfb_ms": _percentile(ttfb, 50),
+        "generation_p50_ms": percentile(generation, 0.50),
+        "generation_p95_ms": percentile(generation, 0.95),
+        "ttfb_p50_ms": percentile(ttfb, 0.50),
         "failures": dict(Counter(result.status for result in results if not result.is_ok)),
     }
 
@@ -116,21 +116,14 @@ def format_probe(report: dict) -> str:
 
     rate = summary["success_rate"]
     lines = [
-        f"{report['protocol']} {report['model']}: {summary['successes']}/{summary['requests']} "
+        f"{report['protocol']} {report['model']}: "
+        f"{summary['success_count']}/{summary['sample_count']} "
         f"succeeded ({0 if rate is None else rate:.1%})",
-        f"generation time p50 {ms(summary['p50_generation_ms'])}, "
-        f"p95 {ms(summary['p95_generation_ms'])}; TTFB p50 {ms(summary['p50_ttfb_ms'])}",
+        f"generation time p50 {ms(summary['generation_p50_ms'])}, "
+        f"p95 {ms(summary['generation_p95_ms'])}; TTFB p50 {ms(summary['ttfb_p50_ms'])}",
     ]
     if summary["failures"]:
         lines.append(
             "failures: " + ", ".join(f"{k} {v}" for k, v in sorted(summary["failures"].items()))
         )
     return "\n".join(lines)
-
-
-def _percentile(values: list[float], q: int) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]

@@ -24,7 +24,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TextIO
@@ -53,7 +53,7 @@ SIMULATED_PROVIDER = "simulated"
 _SWITCH_INTERVAL_S = 0.0005
 _MAX_BACKOFF_S = 60.0
 
-__all__ = ["LockHeld", "RunSummary", "run_benchmark", "run_benchmark_async"]
+__all__ = ["LockHeld", "RunOptions", "RunSummary", "run_benchmark", "run_benchmark_async"]
 
 
 @dataclass
@@ -86,37 +86,9 @@ class RunSummary:
         )
 
 
-def run_benchmark(
-    database_url: str | None = None,
-    media_root: str | os.PathLike | None = None,
-    **options,
-) -> RunSummary:
-    """Run a benchmark to completion from synchronous code; see ``run_benchmark_async``."""
-    return asyncio.run(run_benchmark_async(database_url, media_root, **options))
-
-
-async def run_benchmark_async(
-    database_url: str | None = None,
-    media_root: str | os.PathLike | None = None,
-    *,
-    suite: str | Suite = "default",
-    offerings: Sequence[str] | None = None,
-    challenges: Sequence[str] | None = None,
-    repeat: int = 1,
-    concurrency: int = 4,
-    max_cost_usd: Decimal | float | str | None = None,
-    base_url_overrides: Mapping[str, str] | None = None,
-    poll_interval_s: float | None = None,
-    deadline_s: float | None = None,
-    grace_s: float = 30.0,
-    ramp_s: float = 0.0,
-    handle_signals: bool = False,
-    progress_stream: TextIO | None = None,
-    environ: Mapping[str, str] | None = None,
-    shard: Shard | None = None,
-    region: str = "",
-) -> RunSummary:
-    """Time every selected offering on every matching challenge, ``repeat`` times.
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run a benchmark: what to time, how hard, and where to store it.
 
     - ``database_url``/``media_root``: default to Django's (``bench.config.locations``).
     - ``suite``: a name from ``bench.suites.SUITES`` (size, format, seed, deadline).
@@ -124,6 +96,7 @@ async def run_benchmark_async(
       ``challenges``: challenge slugs. None selects every active one. Text-to-image
       challenges go to models that do text-to-image, edit challenges to models that
       edit (with at most the offering's number of reference images).
+    - ``repeat``: requests per offering and challenge.
     - ``concurrency``: requests in flight at once, over all providers.
     - ``max_cost_usd``: spending cap; each request is priced before it is sent and
       once the next would pass the cap, it and the rest are stored as ``skipped``.
@@ -137,33 +110,86 @@ async def run_benchmark_async(
     - ``handle_signals``: on SIGTERM/SIGINT stop sending, give in-flight requests
       ``grace_s`` seconds, abandon the rest, mark the run ``interrupted``.
     - ``progress_stream``: where progress goes (None: silent).
+    - ``environ``: the environment read for provider keys (default ``os.environ``).
     - ``shard``: measure only this part of the plan (``bench.plan.Shard``), under the
       shard's own lock; ``region``: where this host measures from, stored on the run
       and on every sample.
-    A provider whose key variable is unset is skipped with a message. Raises
-    ``LockHeld`` when another run holds the database's run lock, and
-    ``bench.store.StoreError`` for a database without tables or an unknown selection.
     """
-    env = os.environ if environ is None else environ
-    where = locations(database_url, media_root, environ=env)
-    suite = get_suite(suite) if isinstance(suite, str) else suite
-    cap = None if max_cost_usd is None else Decimal(str(max_cost_usd))
-    overrides = dict(base_url_overrides or {})
+
+    database_url: str | None = None
+    media_root: str | os.PathLike | None = None
+    suite: str | Suite = "default"
+    offerings: Sequence[str] | None = None
+    challenges: Sequence[str] | None = None
+    repeat: int = 1
+    concurrency: int = 4
+    max_cost_usd: Decimal | float | str | None = None
+    base_url_overrides: Mapping[str, str] | None = None
+    poll_interval_s: float | None = None
+    deadline_s: float | None = None
+    grace_s: float = 30.0
+    ramp_s: float = 0.0
+    handle_signals: bool = False
+    progress_stream: TextIO | None = None
+    environ: Mapping[str, str] | None = None
+    shard: Shard | None = None
+    region: str = ""
+
+
+def run_benchmark(
+    database_url: str | None = None,
+    media_root: str | os.PathLike | None = None,
+    options: RunOptions | None = None,
+    **fields,
+) -> RunSummary:
+    """Run a benchmark to completion from synchronous code; see ``run_benchmark_async``."""
+    return asyncio.run(run_benchmark_async(database_url, media_root, options, **fields))
+
+
+async def run_benchmark_async(
+    database_url: str | None = None,
+    media_root: str | os.PathLike | None = None,
+    options: RunOptions | None = None,
+    **fields,
+) -> RunSummary:
+    """Time every selected offering on every matching challenge, ``repeat`` times.
+
+    ``options`` is a ``RunOptions``; any of its fields may also be given as a keyword
+    (``concurrency=8``), and the database URL and media root positionally. A provider
+    whose key variable is unset is skipped with a message. Raises ``LockHeld`` when
+    another run holds the database's run lock, and ``bench.store.StoreError`` for a
+    database without tables or an unknown selection; an unknown option is a TypeError.
+
+    Long on purpose: it is the run's one ``try``/``finally`` that
+    always releases the lock, restores the interpreter's switch interval and marks the
+    run's row finished, failed or interrupted, whatever stops it.
+    """
+    if database_url is not None:
+        fields["database_url"] = database_url
+    if media_root is not None:
+        fields["media_root"] = media_root
+    options = replace(options or RunOptions(), **fields)
+    env = os.environ if options.environ is None else options.environ
+    where = locations(options.database_url, options.media_root, environ=env)
+    suite = get_suite(options.suite) if isinstance(options.suite, str) else options.suite
+    cap = None if options.max_cost_usd is None else Decimal(str(options.max_cost_usd))
+    overrides = dict(options.base_url_overrides or {})
     if SIMULATED_PROVIDER not in overrides and env.get(SIMULATOR_URL_ENV):
         overrides[SIMULATED_PROVIDER] = env[SIMULATOR_URL_ENV]
-    deadline_s = deadline_s or suite.deadline_s
+    deadline_s = options.deadline_s or suite.deadline_s
+    concurrency = options.concurrency
     started = time.monotonic()
-    say = _Say(progress_stream)
+    say = _Say(options.progress_stream)
     # From here to the end a SIGTERM only sets flags: the loop runs the handler at its
     # next turn, never in the middle of a database write, and every step checks them.
-    signals = _Signals(handle_signals, say, grace_s)
+    signals = _Signals(options.handle_signals, say, options.grace_s)
 
     try:
-        store = Store(where.database_url, region=region)
+        store = Store(where.database_url, region=options.region)
     except BaseException:
         signals.remove()
         raise
-    lock = RunLock(store.engine, shard=shard)
+    lock = RunLock(store.engine, shard=options.shard)
     switch_interval = sys.getswitchinterval()
     open_run_id = None
     try:
@@ -175,22 +201,22 @@ async def run_benchmark_async(
     try:
         for dead_id in store.mark_abandoned_runs(current_run_id=None, now=utc_now()):
             say(f"run {dead_id} was left running by a runner that died; marked interrupted")
-        offering_rows = store.load_offerings(offerings)
-        challenge_rows = store.load_challenges(challenges)
+        offering_rows = store.load_offerings(options.offerings)
+        challenge_rows = store.load_challenges(options.challenges)
         keys, skipped_providers = provider_keys(offering_rows, env, say)
         tasks = plan_requests(
             [row for row in offering_rows if row.provider_slug in keys],
             challenge_rows,
             suite,
-            repeat,
+            options.repeat,
             keys,
             overrides,
             where.media_root,
-            poll_interval_s,
+            options.poll_interval_s,
             deadline_s,
             say,
         )
-        tasks = shard_tasks(tasks, shard)
+        tasks = shard_tasks(tasks, options.shard)
         await asyncio.sleep(0)  # let a pending SIGTERM's handler run
         if signals.name:
             return _stopped_before_start(signals.name, started, say)
@@ -201,14 +227,14 @@ async def run_benchmark_async(
             host=socket.gethostname(),
             pid=os.getpid(),
             started_at=utc_now(),
-            shard=str(shard or ""),
+            shard=str(options.shard or ""),
         )
         say(
             f"run {run_id}: {len(tasks)} requests ({suite.name} suite) over "
             f"{len({task.offering.id for task in tasks})} offerings, concurrency {concurrency}"
         )
-        progress = Progress(len(tasks), progress_stream)
-        writer = OffLoop(where.database_url, where.media_root, progress, region=region)
+        progress = Progress(len(tasks), options.progress_stream)
+        writer = OffLoop(where.database_url, where.media_root, progress, region=options.region)
         sys.setswitchinterval(min(switch_interval, _SWITCH_INTERVAL_S))
         # A full collection over everything loaded so far pauses the loop for tens of
         # milliseconds; frozen objects are skipped, so collections stay short.
@@ -217,7 +243,7 @@ async def run_benchmark_async(
         writer.start()
         try:
             state = await _execute(
-                tasks, run_id, writer, concurrency, cap, lock, signals, say, ramp_s
+                tasks, run_id, writer, concurrency, cap, lock, signals, say, options.ramp_s
             )
         finally:
             await writer.close()
@@ -376,6 +402,12 @@ async def _execute(
     say,
     ramp_s: float = 0.0,
 ) -> _RunState:
+    """Send the planned requests with ``concurrency`` workers; what happened to them.
+
+    Long on purpose: the workers, the spending cap, per-provider back-off, the lost
+    lock and the stop signals share one state, and the order of the checks made
+    before each paid request has to read in one place.
+    """
     state = _RunState()
     pending = list(reversed(tasks))
     not_before: dict[str, float] = {}

@@ -7,15 +7,16 @@ snapshot or printed. Conventions, after llmperf and vLLM (docs/providers.md §6)
 
 - ``skipped`` samples were never sent and are left out of everything;
 - the success rate is successes / requests sent, with a Wilson score 95% interval;
-- latency percentiles are over successful samples only, with linear interpolation
-  between closest ranks (pandas' and numpy's default);
+- latency percentiles are over successful samples only, with one definition,
+  ``percentile``: linear interpolation between closest ranks (Hyndman and Fan's
+  type 7; numpy's, pandas' and ``statistics.quantiles(method="inclusive")``'s);
 - cost per successful image is the mean priced cost of successful requests.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
@@ -26,6 +27,24 @@ from bench.providers.base import FAILURE_CLASSES, OK, SKIPPED
 from bench.store import Store
 
 DEFAULT_WINDOW_DAYS = 30
+# One naming from the runner to the page: ``offering_stats`` returns these keys, the
+# OfferingStats columns that store them have the same names, and so do the pages and
+# the data API (/api/providers/stats).
+STATS_COLUMNS = (
+    "sample_count",
+    "success_count",
+    "success_rate",
+    "success_ci_low",
+    "success_ci_high",
+    "generation_p50_ms",
+    "generation_p95_ms",
+    "generation_p99_ms",
+    "ttfb_p50_ms",
+    "submit_ttfb_p50_ms",
+    "cost_per_success_usd",
+    "failures",
+    "poll_bracket_p50_ms",
+)
 Z_95 = 1.959963984540054
 SAMPLE_COLUMNS = (
     "offering_id",
@@ -144,12 +163,14 @@ def offering_stats(
     """One dict per offering, over samples started within ``window_days`` before ``now``.
 
     Keys: offering_id, offering_key, provider_slug, provider_name, model_slug,
-    model_name, samples (requests sent), successes, success_rate and
-    success_rate_low/high (Wilson 95%), p50/p95/p99_generation_ms, p50_ttfb_ms,
-    p50_submit_ttfb_ms, failures ({class: count}, every class present),
-    cost_per_image_usd, p50_poll_bracket_ms (the median width of the interval in which
-    polling saw completion, first ready minus last pending answer; None when no
-    success was polled: the uncertainty polling adds to generation times).
+    model_name, and ``STATS_COLUMNS``, named as the OfferingStats columns that store
+    them and the pages and API that show them: sample_count (requests sent),
+    success_count, success_rate and success_ci_low/high (Wilson 95%),
+    generation_p50/p95/p99_ms, ttfb_p50_ms, submit_ttfb_p50_ms, cost_per_success_usd,
+    failures ({class: count}, every class present), poll_bracket_p50_ms (the median
+    width of the interval in which polling saw completion, first ready minus last
+    pending answer; None when no success was polled: the uncertainty polling adds to
+    generation times).
     Latencies are None without a success. Sorted by offering key.
     """
     frame = _window(samples, window_days, now)
@@ -169,16 +190,16 @@ def offering_stats(
                 "provider_name": first["provider_name"],
                 "model_slug": first["model_slug"],
                 "model_name": first["model_name"],
-                "samples": n,
-                "successes": successes,
+                "sample_count": n,
+                "success_count": successes,
                 "success_rate": successes / n if n else None,
-                "success_rate_low": low,
-                "success_rate_high": high,
-                "p50_generation_ms": _quantile(ok["generation_ms"], 0.50),
-                "p95_generation_ms": _quantile(ok["generation_ms"], 0.95),
-                "p99_generation_ms": _quantile(ok["generation_ms"], 0.99),
-                "p50_ttfb_ms": _quantile(ok["ttfb_ms"], 0.50),
-                "p50_submit_ttfb_ms": _quantile(ok["submit_ttfb_ms"], 0.50),
+                "success_ci_low": low,
+                "success_ci_high": high,
+                "generation_p50_ms": _quantile(ok["generation_ms"], 0.50),
+                "generation_p95_ms": _quantile(ok["generation_ms"], 0.95),
+                "generation_p99_ms": _quantile(ok["generation_ms"], 0.99),
+                "ttfb_p50_ms": _quantile(ok["ttfb_ms"], 0.50),
+                "submit_ttfb_p50_ms": _quantile(ok["submit_ttfb_ms"], 0.50),
                 "failures": {
                     status: int(failures.get(status, 0))
                     for status in (
@@ -186,8 +207,8 @@ def offering_stats(
                         *sorted(set(failures.index) - set(FAILURE_CLASSES)),
                     )
                 },
-                "cost_per_image_usd": _mean(ok["cost_usd"]),
-                "p50_poll_bracket_ms": _poll_bracket_p50(ok),
+                "cost_per_success_usd": _mean(ok["cost_usd"]),
+                "poll_bracket_p50_ms": _poll_bracket_p50(ok),
             }
         )
     return sorted(result, key=lambda entry: entry["offering_key"])
@@ -228,8 +249,8 @@ def model_rankings(stats: Sequence[dict]) -> list[dict]:
         ordered = sorted(
             entries,
             key=lambda e: (
-                e["p50_generation_ms"] is None,
-                e["p50_generation_ms"] or 0.0,
+                e["generation_p50_ms"] is None,
+                e["generation_p50_ms"] or 0.0,
                 e["provider_slug"],
             ),
         )
@@ -251,11 +272,11 @@ def fastest_sentence(entry: dict) -> str | None:
     Formatted like the reference model page: provider slug, p50 generation time in
     whole milliseconds with thousands separators, success rate with one decimal.
     """
-    if entry.get("p50_generation_ms") is None or entry.get("success_rate") is None:
+    if entry.get("generation_p50_ms") is None or entry.get("success_rate") is None:
         return None
     return (
         f"Fastest generation through {entry['provider_slug']} at "
-        f"{entry['p50_generation_ms']:,.0f}ms median latency with "
+        f"{entry['generation_p50_ms']:,.0f}ms median latency with "
         f"{entry['success_rate'] * 100:.1f}% success rate."
     )
 
@@ -292,15 +313,13 @@ def format_table(summary: dict) -> str:
         )
         for entry in model["ranking"]:
             rate = entry["success_rate"] or 0.0
-            interval = (
-                f"{rate:.1%} ({entry['success_rate_low']:.0%}-{entry['success_rate_high']:.0%})"
-            )
-            cost = entry["cost_per_image_usd"]
+            interval = f"{rate:.1%} ({entry['success_ci_low']:.0%}-{entry['success_ci_high']:.0%})"
+            cost = entry["cost_per_success_usd"]
             lines.append(
                 f"{entry['rank']:>2} {entry['provider_slug']:<16} "
-                f"{_ms(entry['p50_generation_ms']):>10} {_ms(entry['p95_generation_ms']):>10} "
-                f"{_ms(entry['p99_generation_ms']):>10} {interval:>24} "
-                f"{_ms(entry['p50_ttfb_ms']):>10} {entry['samples']:>5} "
+                f"{_ms(entry['generation_p50_ms']):>10} {_ms(entry['generation_p95_ms']):>10} "
+                f"{_ms(entry['generation_p99_ms']):>10} {interval:>24} "
+                f"{_ms(entry['ttfb_p50_ms']):>10} {entry['sample_count']:>5} "
                 f"{'-' if cost is None else f'{cost:.4f}':>9}"
             )
             failures = {k: v for k, v in entry["failures"].items() if v}
@@ -309,6 +328,34 @@ def format_table(summary: dict) -> str:
                     "   failures: " + ", ".join(f"{k} {v}" for k, v in sorted(failures.items()))
                 )
     return "\n".join(lines)
+
+
+def percentile(values: Iterable[float], q: float) -> float | None:
+    """The ``q`` quantile (0 <= q <= 1) of ``values``; None when there are none.
+
+    The project's one definition, used by the stats, the probe, the pages and the
+    benchmark reports: linear interpolation between the closest ranks (Hyndman and
+    Fan's type 7, numpy's and pandas' default). Why this one: it is what the tools
+    readers check us with compute, it is continuous in q (no jump between p99 and
+    p99.9) and, unlike nearest-rank, it does not report a sample's p99 as its
+    maximum for fewer than 100 samples. NaN values are left out.
+    """
+    found = percentiles(values, (q,))
+    return None if found is None else found[0]
+
+
+def percentiles(values: Iterable[float], qs: Sequence[float]) -> list[float] | None:
+    """``percentile`` at each of ``qs``, sorting ``values`` once; None when there are none."""
+    ordered = sorted(float(v) for v in values if v == v)
+    if not ordered:
+        return None
+    found = []
+    for q in qs:
+        position = (len(ordered) - 1) * q
+        low = math.floor(position)
+        high = min(low + 1, len(ordered) - 1)
+        found.append(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
+    return found
 
 
 def _window(samples: pd.DataFrame, window_days: float | None, now: datetime | None):
@@ -329,8 +376,8 @@ def _poll_bracket_p50(ok: pd.DataFrame) -> float | None:
 
 
 def _quantile(values: pd.Series, q: float) -> float | None:
-    values = values.dropna()
-    return None if values.empty else float(values.quantile(q))
+    found = percentile(pd.to_numeric(values, errors="coerce").dropna().tolist(), q)
+    return None if found is None else float(found)
 
 
 def _mean(values: pd.Series) -> float | None:

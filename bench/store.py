@@ -48,7 +48,7 @@ def make_engine(database_url: str) -> Engine:
 
 
 @dataclass(frozen=True)
-class OfferingRow:
+class CatalogOffering:
     """An active offering with its provider and model, as the runner needs it."""
 
     id: int
@@ -150,10 +150,7 @@ class Store:
 
     # catalog
 
-    def _optional_timestamp(self, moment: datetime | None) -> datetime | None:
-        return None if moment is None else self.timestamp(moment)
-
-    def load_offerings(self, selectors: Sequence[str] | None = None) -> list[OfferingRow]:
+    def load_offerings(self, selectors: Sequence[str] | None = None) -> list[CatalogOffering]:
         """Active offerings of active providers and models, optionally selected.
 
         A selector is an offering key (``provider/model``), a provider slug or a model
@@ -187,7 +184,7 @@ class Store:
         )
         with self.engine.connect() as connection:
             rows = [
-                OfferingRow(
+                CatalogOffering(
                     id=row.id,
                     provider_slug=row.provider_slug,
                     provider_name=row.provider_name,
@@ -440,38 +437,71 @@ class Store:
         )
 
     def _sample_values(self, record: SampleRecord) -> dict:
-        result = record.result
-        started_at = result.started_at or record.started_at or datetime.now(UTC)
-        return dict(
-            run_id=record.run_id,
+        row = sample_row(
+            record.result,
             offering_id=record.offering_id,
-            challenge_id=record.challenge_id,
             source=record.source,
             mode=record.mode,
-            started_at=self.timestamp(started_at),
-            status=result.status,
-            http_status=result.http_status,
-            submit_ttfb_ms=result.submit_ttfb_ms,
-            ttfb_ms=result.ttfb_ms,
-            generation_ms=result.generation_ms,
-            queue_ms=result.queue_ms,
-            processing_ms=result.processing_ms,
-            last_pending_ms=result.last_pending_ms,
-            first_ready_ms=result.first_ready_ms,
-            provider_created_at=self._optional_timestamp(result.provider_created_at),
-            provider_started_at=self._optional_timestamp(result.provider_started_at),
-            provider_completed_at=self._optional_timestamp(result.provider_completed_at),
-            requested_width=result.requested_width,
-            requested_height=result.requested_height,
-            width=result.width,
-            height=result.height,
-            bytes=result.bytes,
-            cost_usd=result.cost_usd,
-            provider_request_id=result.provider_request_id[:200],
-            error=result.error,
+            started_at=record.started_at,
+            run_id=record.run_id,
+            challenge_id=record.challenge_id,
             generation_id=record.generation_id,
             region=self.region[:40],
         )
+        return {
+            column: self.timestamp(value) if isinstance(value, datetime) else value
+            for column, value in row.items()
+        }
+
+
+def sample_row(
+    result: GenerationResult,
+    *,
+    offering_id: int,
+    source: str,
+    mode: str,
+    started_at: datetime | None = None,
+    run_id: int | None = None,
+    challenge_id: int | None = None,
+    generation_id: int | None = None,
+) -> dict:
+    """The one mapping of a measurement to its stored BenchSample row: column -> value.
+
+    The runner (``Store.write_results``, through SQLAlchemy) and the API gateway
+    (``BenchSample(**sample_row(...))``, through the ORM) both store their samples
+    with it, so a column the adapters measure reaches the table from either path.
+    ``started_at`` stands in when the result carries no start time (a request that
+    never started); datetimes are timezone-aware UTC, stored as each database wants.
+    """
+    return dict(
+        run_id=run_id,
+        offering_id=offering_id,
+        challenge_id=challenge_id,
+        source=source,
+        mode=mode,
+        started_at=result.started_at or started_at or datetime.now(UTC),
+        status=result.status,
+        http_status=result.http_status,
+        submit_ttfb_ms=result.submit_ttfb_ms,
+        ttfb_ms=result.ttfb_ms,
+        generation_ms=result.generation_ms,
+        queue_ms=result.queue_ms,
+        processing_ms=result.processing_ms,
+        last_pending_ms=result.last_pending_ms,
+        first_ready_ms=result.first_ready_ms,
+        provider_created_at=result.provider_created_at,
+        provider_started_at=result.provider_started_at,
+        provider_completed_at=result.provider_completed_at,
+        requested_width=result.requested_width,
+        requested_height=result.requested_height,
+        width=result.width,
+        height=result.height,
+        bytes=result.bytes,
+        cost_usd=result.cost_usd,
+        provider_request_id=result.provider_request_id[:200],
+        error=result.error,
+        generation_id=generation_id,
+    )
 
 
 def save_image(data: bytes, content_type: str, media_root: Path) -> tuple[str, str]:

@@ -76,20 +76,8 @@ def refresh_offering_stats(*, window_days: int = 30, now: datetime | None = None
             offering_id=entry["offering_id"],
             computed_at=now,
             window_days=window_days,
-            sample_count=entry["samples"],
-            success_count=entry["successes"],
-            success_rate=entry["success_rate"],
-            success_ci_low=entry["success_rate_low"],
-            success_ci_high=entry["success_rate_high"],
-            generation_p50_ms=entry["p50_generation_ms"],
-            generation_p95_ms=entry["p95_generation_ms"],
-            generation_p99_ms=entry["p99_generation_ms"],
-            ttfb_p50_ms=entry["p50_ttfb_ms"],
-            submit_ttfb_p50_ms=entry["p50_submit_ttfb_ms"],
-            cost_per_success_usd=_usd(entry["cost_per_image_usd"]),
-            failures={k: v for k, v in entry["failures"].items() if v},
             gateway_sample_count=int(gateway_counts.get(entry["offering_id"], 0)),
-            poll_bracket_p50_ms=entry["p50_poll_bracket_ms"],
+            **_stored_values(entry),
         )
         for entry in stats.offering_stats(samples, window_days=window_days, now=now)
     ]
@@ -98,6 +86,15 @@ def refresh_offering_stats(*, window_days: int = 30, now: datetime | None = None
         OfferingStats.objects.bulk_create(rows)
         OfferingStats.objects.filter(computed_at__lt=now - timedelta(days=1)).delete()
     return StatsSummary(len(rows), len(samples), time.monotonic() - started)
+
+
+def _stored_values(entry: dict) -> dict:
+    """bench.stats' figures by their column names (the same names, one vocabulary)."""
+    values = {column: entry[column] for column in stats.STATS_COLUMNS}
+    # Stored as exact money, and only the failure classes that occurred.
+    values["cost_per_success_usd"] = _usd(entry["cost_per_success_usd"])
+    values["failures"] = {k: v for k, v in entry["failures"].items() if v}
+    return values
 
 
 def _usd(value: float | None) -> Decimal | None:

@@ -57,7 +57,11 @@ class ReplicateAdapter:
         request: ImageRequest,
         measurement: Measurement,
     ) -> FetchedImage:
-        """Create a prediction, wait for it, and download its first output."""
+        """Create a prediction, wait for it, and download its first output.
+
+        Long on purpose: the protocol's steps in order (create, wait or poll, download),
+        with the measurement stamped where each happens.
+        """
         model = endpoint.model_for(request)
         headers = {"Prefer": f"wait={MAX_WAIT_S}"}
         if endpoint.api_key:

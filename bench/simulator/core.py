@@ -203,6 +203,11 @@ class Simulator(ReplicateProtocol, FalProtocol, BflProtocol, OpenAIProtocol):
     def _error(
         self, protocol: str, kind: str, request: HttpRequest, job_id: str = ""
     ) -> HttpResponse:
+        """The error answer of ``protocol`` for the failure ``kind``.
+
+        Long on purpose: a table of every protocol's error bodies and headers as each
+        provider documents them, not logic.
+        """
         profile_key = request.credential() if request.profile.echo_credentials else None
         retry = ("Retry-After", f"{request.profile.retry_after_s:g}")
         key_text = f" {profile_key}" if profile_key else ""

@@ -25,6 +25,11 @@ class OpenAIProtocol:
     # OpenAI
 
     async def _openai(self, request: HttpRequest) -> HttpResponse:
+        """OpenAI's generations and edits endpoints: validate, refuse, answer.
+
+        Long on purpose: OpenAI's checks in the order its API makes them (missing
+        fields, refusals, size, format), so the error a client gets matches the real one.
+        """
         is_edit = request.path.endswith("/edits")
         if is_edit:
             fields, images = _parse_multipart(request)

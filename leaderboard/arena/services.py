@@ -121,11 +121,12 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def _saved(instance):
-    """Mark a model instance built from a row we wrote ourselves as a saved row."""
-    instance._state.adding = False
-    instance._state.db = connection.alias
-    return instance
+def _loaded(model, row: dict):
+    """The instance of `model` for a row read or written by the plain SQL above, made by
+    Django's own row loader (`Model.from_db`, what a queryset calls), so it is a saved
+    row on this connection. Columns missing from `row` are deferred, not defaulted."""
+    names = [field.attname for field in model._meta.concrete_fields if field.attname in row]
+    return model.from_db(connection.alias, names, [row[name] for name in names])
 
 
 def serve_matchup(
@@ -164,37 +165,38 @@ def _serve(voter, mode, category, ip_hash, now, sampler) -> Matchup | None:
                 break
         else:
             return None
-        matchup = Matchup(
-            code=secrets.token_urlsafe(32),
-            challenge_id=pick.challenge_id,
-            generation_a_id=pick.generation_a_id,
-            generation_b_id=pick.generation_b_id,
-            model_a_id=pick.model_a_id,
-            model_b_id=pick.model_b_id,
-            voter=voter,
-            ip_hash=ip_hash,
-            served_at=now,
-            expires_at=now + timedelta(seconds=settings.ARENA_MATCHUP_EXPIRY_S),
-        )
+        row = {
+            "code": secrets.token_urlsafe(32),
+            "challenge_id": pick.challenge_id,
+            "generation_a_id": pick.generation_a_id,
+            "generation_b_id": pick.generation_b_id,
+            "model_a_id": pick.model_a_id,
+            "model_b_id": pick.model_b_id,
+            "voter": voter,
+            "ip_hash": ip_hash,
+            "served_at": now,
+            "expires_at": now + timedelta(seconds=settings.ARENA_MATCHUP_EXPIRY_S),
+        }
         cursor.execute(
             INSERT_MATCHUP,
             [
-                matchup.code,
-                matchup.challenge_id,
-                matchup.generation_a_id,
-                matchup.generation_b_id,
-                matchup.model_a_id,
-                matchup.model_b_id,
+                row["code"],
+                row["challenge_id"],
+                row["generation_a_id"],
+                row["generation_b_id"],
+                row["model_a_id"],
+                row["model_b_id"],
                 voter,
                 ip_hash,
-                _db_time(matchup.served_at),
-                _db_time(matchup.expires_at),
+                _db_time(row["served_at"]),
+                _db_time(row["expires_at"]),
             ],
         )
-        matchup.pk = cursor.fetchone()[0]
+        row.update(id=cursor.fetchone()[0], voted_at=None)
+    matchup = _loaded(Matchup, row)
     matchup.mode = mode
     matchup.category_id = catalog.challenges[pick.challenge_id].category_id
-    return _saved(matchup)
+    return matchup
 
 
 def _count_impressions(cursor, pick: Pick, retired: set[int], now: datetime) -> bool:
@@ -245,7 +247,7 @@ def _find(code: str, voter: str, kind: str | None) -> Matchup:
     values = dict(zip(MATCHUP_COLUMNS, row, strict=False))
     for column in ("served_at", "expires_at", "voted_at"):
         values[column] = _aware(values[column])
-    matchup = _saved(Matchup(**values))
+    matchup = _loaded(Matchup, values)
     matchup.mode, matchup.category_id = row[len(MATCHUP_COLUMNS) :]
     return matchup
 
@@ -333,52 +335,52 @@ def _record(matchup: Matchup, outcome: str, voter: str, now: datetime, is_demo: 
     decision_ms = max(0, int((now - matchup.served_at).total_seconds() * 1000))
     if not hasattr(matchup, "mode"):  # a Matchup loaded by other means than these services
         matchup.mode, matchup.category_id = matchup.challenge.mode, matchup.challenge.category_id
-    vote = Vote(
-        matchup_id=matchup.pk,
-        model_a_id=matchup.model_a_id,
-        model_b_id=matchup.model_b_id,
-        outcome=outcome,
-        mode=matchup.mode,
-        category_id=matchup.category_id,
-        challenge_id=matchup.challenge_id,
-        voter=voter,
-        created_at=now,
-        decision_ms=decision_ms,
-        is_flagged=decision_ms < settings.ARENA_MIN_VOTE_MS,
-        is_demo=is_demo,
-    )
+    row = {
+        "matchup_id": matchup.pk,
+        "model_a_id": matchup.model_a_id,
+        "model_b_id": matchup.model_b_id,
+        "outcome": outcome,
+        "mode": matchup.mode,
+        "category_id": matchup.category_id,
+        "challenge_id": matchup.challenge_id,
+        "voter": voter,
+        "created_at": now,
+        "decision_ms": decision_ms,
+        "is_flagged": decision_ms < settings.ARENA_MIN_VOTE_MS,
+        "is_demo": is_demo,
+    }
     with connection.cursor() as cursor:
         cursor.execute(CLAIM_MATCHUP, [_db_time(now), matchup.pk, voter, _db_time(now)])
         if cursor.rowcount != 1:
             raise _why_unclaimable(matchup.pk, voter)
         cursor.execute(ACTIVE_EXCLUSION, [voter])
         exclusion = cursor.fetchone()
-        vote.is_excluded = exclusion is not None
-        vote.exclusion_reason = exclusion[0] if exclusion else ""
+        row["is_excluded"] = exclusion is not None
+        row["exclusion_reason"] = exclusion[0] if exclusion else ""
         cursor.execute(
             INSERT_VOTE,
             [
-                vote.matchup_id,
-                vote.model_a_id,
-                vote.model_b_id,
-                vote.outcome,
-                vote.mode,
-                vote.category_id,
-                vote.challenge_id,
+                row["matchup_id"],
+                row["model_a_id"],
+                row["model_b_id"],
+                outcome,
+                row["mode"],
+                row["category_id"],
+                row["challenge_id"],
                 voter,
                 _db_time(now),
                 decision_ms,
-                vote.is_flagged,
-                vote.is_excluded,
-                vote.exclusion_reason,
+                row["is_flagged"],
+                row["is_excluded"],
+                row["exclusion_reason"],
                 is_demo,
             ],
         )
-        vote.pk = cursor.fetchone()[0]
-    if vote.is_flagged and exclusion is None:
+        row["id"] = cursor.fetchone()[0]
+    if row["is_flagged"] and exclusion is None:
         _exclude_if_mostly_flagged(voter, now)
     matchup.voted_at = now
-    return _saved(vote)
+    return _loaded(Vote, row)
 
 
 def _why_unclaimable(matchup_id: int, voter: str) -> ArenaError:

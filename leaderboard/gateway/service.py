@@ -1,8 +1,9 @@
 """One API call end to end: model, routes, upstream chains, samples, images, answer.
 
 ``create_images`` is the one service the generation and edit views call. Every
-upstream attempt becomes a BenchSample (source "gateway") whatever the outcome, so
-gateway traffic feeds the provider stats like benchmark runs do.
+upstream attempt becomes a BenchSample (source "gateway") whatever the outcome, mapped
+by the runner's own ``bench.store.sample_row``, so gateway traffic feeds the provider
+stats like benchmark runs do.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from decimal import Decimal
 from django.urls import reverse
 
 from bench.providers.base import TIMEOUT
+from bench.store import sample_row
 from leaderboard.gateway import images
 from leaderboard.gateway.blocking import blocking
 from leaderboard.gateway.errors import (
@@ -170,25 +172,13 @@ def _record_samples(attempts: list[Attempt], mode: str) -> None:
     BenchSample.objects.bulk_create(
         [
             BenchSample(
-                offering=attempt.route.offering,
-                source=SampleSource.GATEWAY,
-                mode=mode,
-                started_at=attempt.result.started_at or attempt.started_at,
-                status=attempt.result.status,
-                http_status=attempt.result.http_status,
-                submit_ttfb_ms=attempt.result.submit_ttfb_ms,
-                ttfb_ms=attempt.result.ttfb_ms,
-                generation_ms=attempt.result.generation_ms,
-                queue_ms=attempt.result.queue_ms,
-                processing_ms=attempt.result.processing_ms,
-                requested_width=attempt.result.requested_width,
-                requested_height=attempt.result.requested_height,
-                width=attempt.result.width,
-                height=attempt.result.height,
-                bytes=attempt.result.bytes,
-                cost_usd=attempt.result.cost_usd,
-                provider_request_id=attempt.result.provider_request_id[:200],
-                error=attempt.result.error,
+                **sample_row(
+                    attempt.result,
+                    offering_id=attempt.route.offering.id,
+                    source=SampleSource.GATEWAY,
+                    mode=mode,
+                    started_at=attempt.started_at,
+                )
             )
             for attempt in attempts
         ]

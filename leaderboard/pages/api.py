@@ -300,6 +300,11 @@ def provider_stats_csv(request):
 
 
 def model_payload(slug: str) -> dict:
+    """The document of ``GET /api/models/<slug>``.
+
+    Long on purpose: one JSON document's shape, field by field, in one place (the API
+    reference on /data/ follows it).
+    """
     catalog = queries.catalog()
     model = catalog.models.get(slug)
     if model is None:
@@ -378,7 +383,7 @@ def model_payload(slug: str) -> dict:
                     for r in m.by_challenge
                 ],
             }
-            for m in presenters.matchups_of(slug)
+            for m in presenters.head_to_heads(slug)
         ],
         "url": reverse("model", kwargs={"slug": slug}),
     }

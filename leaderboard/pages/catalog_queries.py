@@ -157,6 +157,11 @@ def category_slugs() -> list[str]:
 
 
 def _load_catalog() -> Catalog:
+    """The curated catalog as frozen dataclasses, read once per snapshot.
+
+    Long on purpose: a field-by-field copy of the catalog tables into plain data, with no
+    logic to split out.
+    """
     models = {
         m.slug: ModelInfo(
             id=m.id,

@@ -111,6 +111,9 @@ def landscape_svg(
 
     Each model is an SVG group `point-<slug>`; the frontier line is `pareto-frontier`,
     and its models are named under the plot.
+
+    Long on purpose: one figure drawn step by step (points, error bars, frontier,
+    labels, axes), each step needing the ones before.
     """
     with _drawing(size):
         is_wide = size is WIDE

@@ -1,8 +1,10 @@
-"""What each public page shows, built from the cached datasets in `queries`.
+"""What the home and leaderboard pages show, and the rows every page shares.
 
-Presenters join the catalog, the leaderboards, the provider stats and the vote tallies
-into rows and sentences; templates only format them. The API (`api.py`) serializes
-the same rows, so a number on a page and in the API always come from one place.
+Built from the cached datasets in `queries`: board rows, offering rows, the speed
+sentence, records and matchups, which `model_page.py` and `catalog_pages.py` (the
+other pages' presenters) and `chart_data.py` reuse. Templates only format them; the
+API (`api.py`) serializes the same rows, so a number on a page and in the API always
+come from one place.
 """
 
 from __future__ import annotations
@@ -124,7 +126,7 @@ class Record:
 
 
 @dataclass(frozen=True)
-class Matchup:
+class HeadToHead:
     """All of a model's votes against one opponent, with the per-challenge breakdown."""
 
     total: Record
@@ -268,7 +270,7 @@ def speed_sentence(row: OfferingRow | None) -> str | None:
     return fastest_sentence(
         {
             "provider_slug": row.provider.slug,
-            "p50_generation_ms": row.stats.generation_p50_ms,
+            "generation_p50_ms": row.stats.generation_p50_ms,
             "success_rate": row.stats.success_rate,
         }
     )
@@ -314,12 +316,12 @@ def combine(
     )
 
 
-def matchups_of(model_slug: str) -> list[Matchup]:
+def head_to_heads(model_slug: str) -> list[HeadToHead]:
     """Head-to-head against each opponent (most votes first), split per challenge."""
     by_opponent: dict[str, list[Record]] = defaultdict(list)
     for record in records_of(model_slug, queries.vote_tallies()):
         by_opponent[record.opponent.slug].append(record)
-    matchups = []
+    head_to_head = []
     for records in by_opponent.values():
         per_challenge: dict[str, list[Record]] = defaultdict(list)
         for record in records:
@@ -328,9 +330,9 @@ def matchups_of(model_slug: str) -> list[Matchup]:
             combine(group, challenge=group[0].challenge) for group in per_challenge.values()
         ]
         by_challenge.sort(key=lambda r: (-r.votes, r.challenge.title if r.challenge else "~"))
-        matchups.append(Matchup(total=combine(records), by_challenge=tuple(by_challenge)))
-    matchups.sort(key=lambda m: (-m.total.votes, m.total.opponent.name))
-    return matchups
+        head_to_head.append(HeadToHead(total=combine(records), by_challenge=tuple(by_challenge)))
+    head_to_head.sort(key=lambda m: (-m.total.votes, m.total.opponent.name))
+    return head_to_head
 
 
 def chart_url(name: str, params: dict | None = None, **kwargs) -> str:

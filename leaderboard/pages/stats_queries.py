@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from bench.stats import percentiles
 from leaderboard.models import BenchSample, OfferingStats, SampleStatus
 from leaderboard.pages.cache import cached
 from leaderboard.pages.catalog_queries import catalog
@@ -125,8 +126,7 @@ def _load_latency(model_slug: str) -> dict[int, LatencyDistribution]:
         offering_id: LatencyDistribution(
             offering_id=offering_id,
             samples=len(values),
-            # numpy's default (linear) quantiles, as bench.stats uses for the p50/p95.
-            quantiles_ms=tuple(float(v) for v in np.quantile(np.asarray(values), CDF_QUANTILES)),
+            quantiles_ms=tuple(percentiles(values, CDF_QUANTILES)),
         )
         for offering_id, values in times.items()
     }

@@ -14,13 +14,13 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET
 
-from leaderboard.leaderboards import write_votes_csv
 from leaderboard.models import ArenaMode, Leaderboard
 from leaderboard.pages import catalog_pages, chart_data, charts, model_page, presenters, queries
 from leaderboard.pages.cache import cached, current_snapshot
 from leaderboard.pages.http_cache import snapshot_validated
 from leaderboard.pages.landscape import METRICS
 from leaderboard.pages.params import BadQuery, board_query
+from leaderboard.rating_refresh import write_votes_csv
 from leaderboard.serving_boards import serving_context
 
 CHART_MAX_AGE_S = 365 * 86400

@@ -7,7 +7,7 @@ numpy and scipy only, no Django: plain arrays and dataclasses in and out.
     board.rows[0].model, board.rows[0].rating, board.rows[0].ci_low, board.notes
 
 Command line: `python -m leaderboard.ratings VOTES.csv [--json]`; benchmark:
-`python -m leaderboard.ratings.benchmark`.
+`python -m tests.benchmarks.rating_engine`.
 """
 
 from .bootstrap import Intervals, bootstrap_intervals

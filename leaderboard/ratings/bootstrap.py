@@ -87,6 +87,9 @@ def bootstrap_intervals(
     models 1000 rounds take well under a second, while a sparse, lopsided set such as
     football_all (334 models, every round needing the rule) takes ~10 s.
     Seeded: numpy Generator(PCG64(seed)); the same seed and data give the same result.
+
+    Long on purpose: one chunked loop whose steps (draw, rule, chord solve, Newton
+    fallback) share a dozen arrays; the step that stands alone is `_apply_the_rule`.
     """
     if not 0 < confidence < 1:
         raise ValueError("confidence must be between 0 and 1")
@@ -123,7 +126,6 @@ def bootstrap_intervals(
     chord = np.linalg.inv(hessian[0])
     forward_hat = (cells[:, 0] + cells[:, 2]) > 0
     backward_hat = (cells[:, 1] + cells[:, 2]) > 0
-    pair_votes = cells.sum(axis=1).astype(np.float64)
 
     theta = np.empty((rounds, n_models))
     newton_rounds = 0
@@ -136,31 +138,8 @@ def bootstrap_intervals(
         drawn = drawn.reshape(size, -1, 3)
         score, total = design_scores(design, drawn)
 
-        # Resampling can only remove edges of the "won or tied" graph; where it removed
-        # one, the round may lack a finite MLE and is checked on its own.
-        lost_edge = (forward_hat & ~((drawn[..., 0] + drawn[..., 2]) > 0)) | (
-            backward_hat & ~((drawn[..., 1] + drawn[..., 2]) > 0)
-        )
-        special = np.flatnonzero(lost_edge.any(axis=1))
-        moved = special[:0]
-        if design.ridge == 0 and special.size:
-            has_prior = models_without_mle(
-                n_models,
-                pair_i,
-                pair_j,
-                drawn[special, :, 0] + drawn[special, :, 2],
-                drawn[special, :, 1] + drawn[special, :, 2],
-            )
-            changed = (has_prior != design.has_prior).any(axis=1)
-            for r, flagged in zip(special[changed], has_prior[changed], strict=True):
-                virtual = virtual_tie_weights(
-                    n_models, pair_i, pair_j, pair_votes, flagged, design.virtual_ties_per_model
-                )
-                ties = drawn[r, :, 2] + virtual
-                score[r] = drawn[r, :, 0] + 0.5 * ties
-                total[r] = drawn[r, :, 0] + drawn[r, :, 1] + ties
-            moved = special[changed]
-            rule_rounds += moved.size
+        moved = _apply_the_rule(design, drawn, score, total, forward_hat, backward_hat)
+        rule_rounds += moved.size
 
         start = np.broadcast_to(theta_hat, (size, n_models)).copy()
         if moved.size:
@@ -196,6 +175,8 @@ def bootstrap_intervals(
     theta -= theta.mean(axis=1, keepdims=True)
     samples = fit.center + fit.shift_points + POINTS_PER_NAT * theta
     tail = 50.0 * (1.0 - confidence)
+    # numpy's default (linear between closest ranks, Hyndman-Fan type 7): the project's
+    # one percentile definition (bench.stats.percentile), here on arrays.
     low, median, high = np.percentile(samples, [tail, 50.0, 100.0 - tail], axis=0)
     return Intervals(
         models=fit.models,
@@ -209,6 +190,39 @@ def bootstrap_intervals(
         newton_rounds=newton_rounds,
         rule_rounds=rule_rounds,
     )
+
+
+def _apply_the_rule(design, drawn, score, total, forward_hat, backward_hat) -> np.ndarray:
+    """The resampled rounds that need the virtual-tie rule, their `score` and `total`
+    rows rewritten with it (in place); returns their indices.
+
+    Resampling can only remove edges of the "won or tied" graph; where it removed one,
+    the round may lack a finite MLE and is checked on its own.
+    """
+    n_models, pair_i, pair_j = design.n_models, design.pair_i, design.pair_j
+    lost_edge = (forward_hat & ~((drawn[..., 0] + drawn[..., 2]) > 0)) | (
+        backward_hat & ~((drawn[..., 1] + drawn[..., 2]) > 0)
+    )
+    special = np.flatnonzero(lost_edge.any(axis=1))
+    if design.ridge != 0 or not special.size:
+        return special[:0]
+    has_prior = models_without_mle(
+        n_models,
+        pair_i,
+        pair_j,
+        drawn[special, :, 0] + drawn[special, :, 2],
+        drawn[special, :, 1] + drawn[special, :, 2],
+    )
+    changed = (has_prior != design.has_prior).any(axis=1)
+    pair_votes = design.cells.sum(axis=1).astype(np.float64)
+    for r, flagged in zip(special[changed], has_prior[changed], strict=True):
+        virtual = virtual_tie_weights(
+            n_models, pair_i, pair_j, pair_votes, flagged, design.virtual_ties_per_model
+        )
+        ties = drawn[r, :, 2] + virtual
+        score[r] = drawn[r, :, 0] + 0.5 * ties
+        total[r] = drawn[r, :, 0] + drawn[r, :, 1] + ties
+    return special[changed]
 
 
 def _jacobi_sweeps(theta, score, total, pair_i, pair_j, incidence, ridge):

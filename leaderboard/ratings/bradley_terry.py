@@ -225,7 +225,11 @@ def build_design(
     virtual_ties: float,
     prior_sd_points: float | None,
 ) -> tuple[Design, tuple[UnratedModel, ...], tuple[str, ...]]:
-    """Choose the rated models, their data and any prior (rules: `fit_bradley_terry`)."""
+    """Choose the rated models, their data and any prior (rules: `fit_bradley_terry`).
+
+    Long on purpose: the data rules of `fit_bradley_terry`, applied in the order its
+    docstring states them, each on the result of the one before.
+    """
     n_models = len(counts.models)
     cells = counted_cells(counts, both_bad)
     pair_votes = cells.sum(axis=1)

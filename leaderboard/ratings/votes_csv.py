@@ -30,6 +30,9 @@ def read_votes_csv(path: str | Path, *, category: str | None = None) -> Votes:
     With `category`, only rows whose `category` column equals it are kept. With a
     timestamp column the votes are put in time order (stable). Raises VotesFileError
     with a one-line message naming the file (and the line, for a bad value).
+
+    Long on purpose: the file's checks in the order a reader meets them (header,
+    columns, outcomes, timestamps), each with its own one-line message.
     """
     import pandas as pd
 

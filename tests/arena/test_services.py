@@ -235,3 +235,27 @@ def test_the_sampler_weighs_pairs_by_the_current_leaderboard_or_else_by_vote_cou
             rating.ci_high,
             rating.votes,
         )
+
+
+def _columns(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_the_matchup_and_vote_the_services_return_are_their_stored_rows(world):
+    # The hot path writes with plain SQL; what it hands back must be the row as the ORM
+    # would load it: every column equal, nothing deferred, and saving updates that row.
+    served = serve()
+    fetched = services.get_open_matchup(served.code, ALICE)
+    vote = services.record_vote(fetched, "a", voter=ALICE)
+
+    for instance in (served, fetched, vote):
+        stored = type(instance).objects.get(pk=instance.pk)
+        expected = _columns(stored)
+        if instance is not vote:
+            expected["voted_at"] = instance.voted_at  # the vote came after it was read
+        assert _columns(instance) == expected
+        assert instance.get_deferred_fields() == set()
+    vote.exclusion_reason = "checked"
+    vote.save(update_fields=["exclusion_reason"])
+    assert Vote.objects.get().exclusion_reason == "checked"
+    assert Vote.objects.count() == 1

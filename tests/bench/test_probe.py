@@ -44,8 +44,8 @@ def test_probe_prints_every_sample_and_the_summary(protocol, simulator, capsys):
     assert len(report["samples"]) == 4
     assert all(sample["status"] == "ok" and sample["width"] == 128 for sample in report["samples"])
     summary = report["summary"]
-    assert summary["success_rate"] == 1.0 and summary["requests"] == 4
-    assert summary["p50_ttfb_ms"] <= summary["p50_generation_ms"] <= summary["p95_generation_ms"]
+    assert summary["success_rate"] == 1.0 and summary["sample_count"] == 4
+    assert summary["ttfb_p50_ms"] <= summary["generation_p50_ms"] <= summary["generation_p95_ms"]
 
 
 def test_probe_text_output_and_failures(simulator, capsys):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.runner import run_benchmark
+from bench.runner import RunOptions, run_benchmark
 from leaderboard.models import BenchRun, BenchSample, Generation
 from tests.bench.builders import ALL_KINDS, challenge, fast_profile, simulated_catalog
 from tests.bench.conftest import set_profile
@@ -281,3 +281,27 @@ def test_a_run_whose_storing_process_dies_ends_failed_instead_of_hanging(
     assert summary.status == "failed" and summary.internal_errors >= 1
     assert "storing samples failed: ChildProcessError" in summary.note
     assert BenchRun.objects.get(pk=summary.run_id).status == "failed"
+
+
+def test_a_run_takes_its_options_as_one_value_and_keywords_refine_it(
+    database_url, media_root, simulator
+):
+    simulated_catalog(("replicate", "bfl"))
+    challenge("fox")
+    options = RunOptions(
+        database_url=database_url,
+        media_root=media_root,
+        suite="tiny",
+        repeat=3,
+        poll_interval_s=0.005,
+        base_url_overrides={"simulated": simulator.base_url},
+    )
+
+    summary = run_benchmark(options=options, offerings=["simulated/sim-replicate"])
+
+    assert summary.counts == {"ok": 3}
+    assert set(BenchSample.objects.values_list("offering__endpoint_kind", flat=True)) == {
+        "replicate"
+    }
+    with pytest.raises(TypeError):
+        run_benchmark(options=options, concurency=2)  # a misspelt option is refused

@@ -3,9 +3,11 @@
 import json
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from bench import stats
 from bench.cli import main
 from bench.runner import run_benchmark
 from bench.stats import (
@@ -68,18 +70,18 @@ def test_offering_stats_count_percentiles_failures_and_cost_by_hand():
 
     (stats,) = offering_stats(samples, now=NOW)
 
-    assert stats["samples"] == 7 and stats["successes"] == 5
+    assert stats["sample_count"] == 7 and stats["success_count"] == 5
     assert stats["success_rate"] == pytest.approx(5 / 7)
-    assert (stats["success_rate_low"], stats["success_rate_high"]) == pytest.approx(
+    assert (stats["success_ci_low"], stats["success_ci_high"]) == pytest.approx(
         wilson_interval(5, 7)
     )
-    assert stats["p50_generation_ms"] == 3000
-    assert stats["p95_generation_ms"] == pytest.approx(4800)  # 4000 + 0.8 * (5000 - 4000)
-    assert stats["p99_generation_ms"] == pytest.approx(4960)
-    assert stats["p50_ttfb_ms"] == 2900
+    assert stats["generation_p50_ms"] == 3000
+    assert stats["generation_p95_ms"] == pytest.approx(4800)  # 4000 + 0.8 * (5000 - 4000)
+    assert stats["generation_p99_ms"] == pytest.approx(4960)
+    assert stats["ttfb_p50_ms"] == 2900
     assert stats["failures"]["rate_limited"] == 1 and stats["failures"]["timeout"] == 1
     assert stats["failures"]["http_5xx"] == 0 and "skipped" not in stats["failures"]
-    assert stats["cost_per_image_usd"] == pytest.approx(0.03)
+    assert stats["cost_per_success_usd"] == pytest.approx(0.03)
 
 
 def test_the_ranking_sorts_providers_by_median_generation_time_with_the_reference_sentence():
@@ -127,3 +129,24 @@ def test_stats_are_computed_from_the_samples_a_run_stored(
     assert code == 0 and printed["offerings"] == json.loads(json.dumps(summary["offerings"]))
     assert main(["stats", "--database-url", database_url]) == 0
     assert "Fastest generation through simulated at" in capsys.readouterr().out
+
+
+def test_the_one_percentile_interpolates_between_the_closest_ranks():
+    # Type 7 (numpy's and pandas' default), not nearest rank: with ten samples the p99
+    # is not simply the largest one.
+    values = [float(v) for v in range(10, 0, -1)]
+    assert stats.percentile(values, 0.5) == pytest.approx(5.5)
+    assert stats.percentile(values, 0.99) == pytest.approx(9.91)
+    assert stats.percentile([*values, float("nan")], 0.99) == pytest.approx(9.91)
+    assert stats.percentile([], 0.5) is None
+    rng = np.random.default_rng(3)
+    sample = rng.lognormal(8, 0.5, size=257)
+    qs = [0.0, 0.01, 0.5, 0.95, 0.99, 1.0]
+    assert stats.percentiles(sample, qs) == pytest.approx(np.quantile(sample, qs).tolist())
+
+
+def test_the_stats_keys_are_the_offering_stats_column_names():
+    from leaderboard.models import OfferingStats
+
+    columns = {field.name for field in OfferingStats._meta.concrete_fields}
+    assert set(stats.STATS_COLUMNS) <= columns

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import httpx
 
-from leaderboard.arena.loadtest import free_port, percentile, wait_until_up
+from tests.benchmarks.harness import free_port, percentile, wait_until_up
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -89,7 +89,7 @@ def prepare_site(env: dict[str, str], simulator_url: str, votes: int) -> str:
     run([*manage, "migrate", "--noinput", "-v0"], env)
     run([*manage, "collectstatic", "--noinput", "-v0"], env)
     run(
-        [PYTHON, "-m", "leaderboard.pages.benchmark", "--populate-only", "--votes", str(votes)], env
+        [PYTHON, "-m", "tests.benchmarks.page_speed", "--populate-only", "--votes", str(votes)], env
     )
     point = (
         "from leaderboard.models import Provider; "

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
 
 import httpx
@@ -43,6 +43,10 @@ from bench.http import make_client
 from bench.runner import run_benchmark_async
 from bench.store import Store
 from bench.suites import Suite
+from tests.benchmarks.harness import migrated_sqlite as _migrated_database
+from tests.benchmarks.harness import percentile as _quantile
+from tests.benchmarks.harness import pin_to_cpu as _pin
+from tests.benchmarks.harness import seed_catalog
 
 KINDS = ("replicate", "fal_queue", "fal_sync", "bfl", "openai_images")
 REALISTIC = {
@@ -158,13 +162,6 @@ def _error_figures(errors: list[float]) -> dict:
         "max_abs": round(absolute[-1], 3),
         "mean_signed": round(sum(errors) / len(errors), 3),
     }
-
-
-def _quantile(ordered: list[float], q: float) -> float:
-    position = (len(ordered) - 1) * q
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
 async def _throughput(database_url, media_root, base_url, requests, concurrency) -> dict:
@@ -332,94 +329,20 @@ class _simulator:
             self.process.kill()
 
 
-def _pin(cpu: int) -> None:
-    """Pin this process to one CPU when there are at least two (Linux only)."""
-    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
-        os.sched_setaffinity(0, {cpu})
-
-
-def _migrated_database(path: Path) -> str:
-    url = f"sqlite:///{path}"
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--verbosity", "0"],
-        cwd=REPO_ROOT,
-        env={**os.environ, "DATABASE_URL": url},
-        check=True,
-    )
-    return url
-
-
 def _seed_catalog(database_url: str, kinds, base_url: str) -> None:
-    """A ``simulated`` provider with one model per protocol and one challenge (SQL Core)."""
-    engine = sa.create_engine(database_url)
-    metadata = sa.MetaData()
-    metadata.reflect(engine)
-    table = metadata.tables
-    now = datetime.now(UTC).replace(tzinfo=None)
-    with engine.begin() as connection:
-        provider_id = connection.execute(
-            sa.insert(table["leaderboard_provider"])
-            .values(
-                slug="simulated",
-                name="Simulated",
-                base_url=base_url,
-                api_key_env="",
-                website="",
-                is_active=True,
-            )
-            .returning(table["leaderboard_provider"].c.id)
-        ).scalar_one()
-        category_id = connection.execute(
-            sa.insert(table["leaderboard_category"])
-            .values(slug="quality", name="Quality", description="")
-            .returning(table["leaderboard_category"].c.id)
-        ).scalar_one()
-        connection.execute(
-            sa.insert(table["leaderboard_challenge"]).values(
-                slug="quality",
-                title="Quality",
-                prompt="A photo for the quality challenge",
-                mode="t2i",
-                category_id=category_id,
-                is_active=True,
-                created_at=now,
-            )
-        )
-        for kind in kinds:
-            slug = f"sim-{kind.replace('_', '-')}"
-            model_id = connection.execute(
-                sa.insert(table["leaderboard_imagemodel"])
-                .values(
-                    slug=slug,
-                    name=slug,
-                    vendor="Simulated",
-                    description="",
-                    does_text_to_image=True,
-                    does_edit=False,
-                    max_output_mp=4,
-                    max_reference_images=0,
-                    release_date=None,
-                    is_open_weights=False,
-                    is_active=True,
-                    created_at=now,
-                )
-                .returning(table["leaderboard_imagemodel"].c.id)
-            ).scalar_one()
-            connection.execute(
-                sa.insert(table["leaderboard_offering"]).values(
-                    image_model_id=model_id,
-                    provider_id=provider_id,
-                    endpoint_kind=kind,
-                    provider_model_id="flux-2-pro" if kind == "bfl" else f"sim/{kind}",
-                    edit_model_id="",
-                    max_reference_images=0,
-                    is_active=True,
-                    pricing=json.dumps({"unit": "image", "usd": "0.01"}),
-                    sizes=json.dumps({}),
-                    capabilities=json.dumps({}),
-                )
-            )
-    engine.dispose()
+    """A ``simulated`` provider with one model per protocol and one challenge."""
+    offerings = [
+        (f"sim-{kind.replace('_', '-')}", kind, "flux-2-pro" if kind == "bfl" else f"sim/{kind}")
+        for kind in kinds
+    ]
+    seed_catalog(
+        database_url,
+        base_url,
+        provider="simulated",
+        challenge="quality",
+        prompt="A photo for the quality challenge",
+        offerings=offerings,
+    )
 
 
 if __name__ == "__main__":

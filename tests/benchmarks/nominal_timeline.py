@@ -58,6 +58,7 @@ from bench.runner import run_benchmark_async
 from bench.store import Store
 from bench.suites import Suite
 from bench.wire import Connection, enable_kernel_stamps
+from tests.benchmarks.harness import seed_catalog
 from tests.benchmarks.measurement_quality import (
     _machine_noise,
     _migrated_database,
@@ -360,69 +361,15 @@ def _line(result: dict) -> str:
 
 
 def _seed(database_url: str, base_url: str) -> None:
-    """A ``nominal`` provider with one Replicate offering and one challenge (SQL Core)."""
-    engine = sa.create_engine(database_url)
-    metadata = sa.MetaData()
-    metadata.reflect(engine)
-    table = metadata.tables
-    now = datetime.now(UTC)
-    if engine.dialect.name == "sqlite":
-        now = now.replace(tzinfo=None)
-
-    def insert(table_name: str, **values) -> int:
-        row = table[table_name]
-        return connection.execute(sa.insert(row).values(**values).returning(row.c.id)).scalar_one()
-
-    with engine.begin() as connection:
-        provider_id = insert(
-            "leaderboard_provider",
-            slug="nominal",
-            name="Nominal",
-            base_url=base_url,
-            api_key_env="",
-            website="",
-            is_active=True,
-        )
-        category_id = insert("leaderboard_category", slug="nominal", name="Nominal", description="")
-        insert(
-            "leaderboard_challenge",
-            slug="nominal",
-            title="Nominal",
-            prompt="A photo on a fixed timeline",
-            mode="t2i",
-            category_id=category_id,
-            is_active=True,
-            created_at=now,
-        )
-        model_id = insert(
-            "leaderboard_imagemodel",
-            slug="nominal-flux",
-            name="Nominal FLUX",
-            vendor="Nominal",
-            description="",
-            does_text_to_image=True,
-            does_edit=False,
-            max_output_mp=4,
-            max_reference_images=0,
-            release_date=None,
-            is_open_weights=False,
-            is_active=True,
-            created_at=now,
-        )
-        insert(
-            "leaderboard_offering",
-            image_model_id=model_id,
-            provider_id=provider_id,
-            endpoint_kind="replicate",
-            provider_model_id=MODEL,
-            edit_model_id="",
-            max_reference_images=0,
-            is_active=True,
-            pricing=json.dumps({"unit": "image", "usd": "0.01"}),
-            sizes=json.dumps({}),
-            capabilities=json.dumps({}),
-        )
-    engine.dispose()
+    """A ``nominal`` provider with one Replicate offering and one challenge."""
+    seed_catalog(
+        database_url,
+        base_url,
+        provider="nominal",
+        challenge="nominal",
+        prompt="A photo on a fixed timeline",
+        offerings=[("nominal-flux", "replicate", MODEL)],
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

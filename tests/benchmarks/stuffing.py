@@ -21,31 +21,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
-import os
-import re
-import secrets
-import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import altcha
 import httpx
 import numpy as np
 
-from leaderboard.arena.loadtest import free_port, start_gunicorn, wait_until_up
 from leaderboard.ratings import detection
+from tests.benchmarks import harness
+from tests.benchmarks.harness import CSRF_INPUT, manage, solve_challenge, work_directory
 
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
-CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 VOTE_DELAY_S = 1.6  # just past ARENA_MIN_VOTE_MS (1.5 s), as in the audit
 
 FIGURES = """
@@ -96,48 +85,13 @@ class Tally:
 
 
 def site_environment(workdir: Path) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("ARENA_") and k != "DATABASE_URL"
-    }
-    env.update(
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        SECURE_HSTS_SECONDS="0",
-        DATABASE_URL=f"sqlite:///{workdir / 'stuffing.sqlite3'}",
-        PAIRWISE_VAR_DIR=str(workdir),
-        MEDIA_ROOT=str(workdir / "media"),
-        STATIC_ROOT=str(workdir / "static"),
-        ARENA_IMAGE_DIR=str(workdir / "arena-images"),
-        ARENA_POOL_CACHE_S="5",
-        LOG_LEVEL="ERROR",
+    return harness.site_environment(
+        workdir, f"sqlite:///{workdir / 'stuffing.sqlite3'}", ARENA_POOL_CACHE_S="5"
     )
-    return env
-
-
-def manage(env, *command: str) -> str:
-    run = subprocess.run(
-        [PYTHON, "manage.py", *command], cwd=REPO, env=env, capture_output=True, text=True
-    )
-    if run.returncode != 0:
-        raise SystemExit(f"manage.py {' '.join(command)} failed:\n{run.stderr[-2000:]}")
-    return run.stdout
 
 
 def figures(env) -> dict:
     return json.loads(manage(env, "shell", "-c", FIGURES).strip().splitlines()[-1])
-
-
-def solve(challenge: dict) -> str:
-    solution = altcha.solve_challenge_v1(
-        challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxNumber"]
-    )
-    payload = {k: v for k, v in challenge.items() if k != "maxNumber"}
-    payload["number"] = solution.number
-    return base64.b64encode(json.dumps(payload).encode()).decode()
 
 
 class Bot:
@@ -170,7 +124,7 @@ class Bot:
         token = CSRF_INPUT.search(page.text).group(1)
         challenge = (await client.get("/arena/challenge")).json()["challenge"]
         started = time.perf_counter()
-        payload = await asyncio.to_thread(solve, challenge)
+        payload = await asyncio.to_thread(solve_challenge, challenge)
         self.tally.proof_s += time.perf_counter() - started
         answer = await client.post(
             "/arena/identity",
@@ -264,10 +218,8 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", action="store_true", help="Keep the work directory.")
     args = parser.parse_args(argv)
 
-    workdir = Path(tempfile.mkdtemp(prefix="pairwise-stuffing-"))
-    env = site_environment(workdir)
-    server = None
-    try:
+    with work_directory("pairwise-stuffing-", keep=args.keep) as workdir:
+        env = site_environment(workdir)
         print(f"preparing a demo site in {workdir} ...", flush=True)
         manage(env, "demo", "--votes", str(args.demo_votes))
         manage(env, "collectstatic", "--noinput", "-v0")
@@ -290,21 +242,15 @@ def main(argv=None) -> int:
         )
         print(f"target             {target}, last placed in text to image: {interval(row)}")
 
-        port = free_port()
-        base_url = f"http://127.0.0.1:{port}"
-        server = start_gunicorn(env, port, argparse.Namespace(workers=2, threads=4))
-        wait_until_up(base_url)
-        print(f"attack             one address, {args.duration:.0f} s, {args.workers} workers")
-        bot = Bot(
-            base_url,
-            workdir / "stuffing.sqlite3",
-            before["model_ids"][target],
-            time.monotonic() + args.duration,
-        )
-        tally = asyncio.run(bot.run(args.workers))
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-        server = None
+        with harness.gunicorn(env, workers=2, threads=4) as (base_url, _server):
+            print(f"attack             one address, {args.duration:.0f} s, {args.workers} workers")
+            bot = Bot(
+                base_url,
+                workdir / "stuffing.sqlite3",
+                before["model_ids"][target],
+                time.monotonic() + args.duration,
+            )
+            tally = asyncio.run(bot.run(args.workers))
 
         detection = manage(env, "ratings", "--bootstrap", str(args.bootstrap)).strip()
         after = figures(env)
@@ -342,12 +288,6 @@ def main(argv=None) -> int:
             f"half-width of its 95% interval {half_width:.1f}"
         )
         return 0 if ok else 1
-    finally:
-        if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from leaderboard.leaderboards import write_votes_csv
+from leaderboard.rating_refresh import write_votes_csv
 from tests.pages import builders
 from tests.pages.builders import board, stats
 

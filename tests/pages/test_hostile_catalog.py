@@ -14,8 +14,8 @@ import sys
 
 import pytest
 
-from leaderboard.leaderboards import write_votes_csv
 from leaderboard.models import ImageModel, Provider
+from leaderboard.rating_refresh import write_votes_csv
 from leaderboard.ratings import read_votes_csv
 from tests.pages import builders
 from tests.support import REPO_ROOT

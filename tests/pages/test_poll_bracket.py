@@ -61,4 +61,4 @@ def test_the_poll_bracket_median_comes_from_polled_successes_only():
 
     (entry,) = offering_stats(frame)
 
-    assert entry["p50_poll_bracket_ms"] == pytest.approx(50.0)
+    assert entry["poll_bracket_p50_ms"] == pytest.approx(50.0)

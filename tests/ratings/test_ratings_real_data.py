@@ -12,7 +12,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.special import expit
 
 from leaderboard.ratings import count_votes, fit_bradley_terry, rate_counts, read_votes_csv
-from leaderboard.ratings.benchmark import fit_per_vote_logistic
+from tests.benchmarks.rating_engine import fit_per_vote_logistic
 from tests.support import VOTES_DIR
 
 # GenAI-Arena fitted sklearn LogisticRegression(fit_intercept=False) at its default C=1.0

@@ -188,7 +188,7 @@ def test_old_computations_are_pruned(catalog):
 
 
 def test_the_export_can_stop_at_the_moment_a_board_was_fitted(catalog):
-    from leaderboard.leaderboards import write_votes_csv
+    from leaderboard.rating_refresh import write_votes_csv
 
     cast_votes(100, seed=8)
     call_command("ratings", bootstrap=5, stdout=io.StringIO())

@@ -19,9 +19,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from leaderboard.leaderboards import refresh_leaderboards
 from leaderboard.models import BenchSample, Generation, ImageModel, Provider, Vote
 from leaderboard.provider_stats import refresh_offering_stats
+from leaderboard.rating_refresh import refresh_leaderboards
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 SIMULATOR_PROFILE = FIXTURES_DIR / "simulator_demo_profile.json"

@@ -8,8 +8,8 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from leaderboard.leaderboards import write_votes_csv
 from leaderboard.models import ArenaMode
+from leaderboard.rating_refresh import write_votes_csv
 
 
 class Command(BaseCommand):

@@ -4,12 +4,15 @@ Suspicious voters are found first (leaderboard/arena/detection.py) and their vot
 excluded, so the fit never sees them; --no-detect skips that step.
 
 */10 * * * *  cd /srv/pairwise && .venv/bin/python manage.py ratings
+
+A second copy started while one runs exits with status 1 and says so (locks.py).
 """
 
 from django.core.management.base import BaseCommand
 
 from leaderboard.arena.detection import detect_voters
-from leaderboard.leaderboards import prune_leaderboards, refresh_leaderboards
+from leaderboard.management.locks import job_lock
+from leaderboard.rating_refresh import prune_leaderboards, refresh_leaderboards
 
 
 class Command(BaseCommand):
@@ -24,8 +27,9 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, bootstrap, seed, keep, no_detect, **options):
-        if not no_detect:
-            self.stdout.write(str(detect_voters()))
-        summary = refresh_leaderboards(bootstrap=bootstrap, seed=seed)
-        prune_leaderboards(keep=keep)
+        with job_lock("ratings"):
+            if not no_detect:
+                self.stdout.write(str(detect_voters()))
+            summary = refresh_leaderboards(bootstrap=bootstrap, seed=seed)
+            prune_leaderboards(keep=keep)
         self.stdout.write(str(summary))

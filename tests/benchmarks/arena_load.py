@@ -1,8 +1,8 @@
 """Load benchmark of the arena: many simulated voters against gunicorn on loopback.
 
-    python -m leaderboard.arena.loadtest                      # SQLite, fresh database
-    python -m leaderboard.arena.loadtest --db postgres        # a fresh PostgreSQL database
-    python -m leaderboard.arena.loadtest --generator wrk      # the same votes sent by wrk
+    python -m tests.benchmarks.arena_load                      # SQLite, fresh database
+    python -m tests.benchmarks.arena_load --db postgres        # a fresh PostgreSQL database
+    python -m tests.benchmarks.arena_load --generator wrk      # the same votes sent by wrk
 
 It builds a throwaway site (fresh database, the catalog, placeholder images), starts
 gunicorn with production settings (DEBUG=0, WhiteNoise, CSRF and CSP on, gthread
@@ -24,7 +24,7 @@ measures throughput, not the limiter's verdict.
 
 The Python voters cost about 1.1 ms of CPU per vote on the same two cores as the
 server; `--generator wrk` sends the same one-request-per-vote flow from wrk (Debian's
-`wrk`, a Lua script in loadtest.lua, one connection per voter) for about 0.1 ms, so the
+`wrk`, a Lua script in arena_load.lua, one connection per voter) for about 0.1 ms, so the
 figure is the server's. wrk sends no double submits; the Python generator does.
 """
 
@@ -37,14 +37,11 @@ import os
 import random
 import re
 import resource
-import secrets
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -52,10 +49,18 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
-GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
-CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+from tests.benchmarks import harness
+from tests.benchmarks.harness import (
+    CSRF_INPUT,
+    REPO,
+    gunicorn,
+    load_average,
+    manage,
+    percentile,
+    solve_challenge,
+    work_directory,
+)
+
 OUTCOMES = ["a", "b", "tie", "both_bad"]
 RAISED_LIMIT = "100000000"
 
@@ -76,30 +81,9 @@ class Tally:
         self.latencies[kind].append(time.perf_counter() - started)
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def site_environment(workdir: Path, database_url: str, args) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        SECURE_HSTS_SECONDS="0",
-        DATABASE_URL=database_url,
-        PAIRWISE_VAR_DIR=str(workdir),
-        MEDIA_ROOT=str(workdir / "media"),
-        STATIC_ROOT=str(workdir / "static"),
-        ARENA_IMAGE_DIR=str(workdir / "arena-images"),
-        ARENA_MIN_VOTE_MS=str(args.min_vote_ms),
-        LOG_LEVEL="ERROR",
+    env = harness.site_environment(
+        workdir, database_url, ARENA_MIN_VOTE_MS=str(args.min_vote_ms), LOG_LEVEL="ERROR"
     )
     if args.keep_sqlite_connections:
         # A what-if, not the project's settings: the same settings with persistent
@@ -121,27 +105,19 @@ def site_environment(workdir: Path, database_url: str, args) -> dict[str, str]:
     return env
 
 
-def run(command: list[str], env: dict[str, str]) -> None:
-    subprocess.run(command, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
-
-
 def prepare_site(env: dict[str, str], workdir: Path) -> None:
-    manage = [PYTHON, "manage.py"]
-    run([*manage, "migrate", "--noinput", "-v0"], env)
-    run([*manage, "loaddata", "catalog", "-v0"], env)
+    manage(env, "migrate", "--noinput", "-v0")
+    manage(env, "loaddata", "catalog", "-v0")
     shutil.copytree(REPO / "fixtures" / "media", workdir / "media", dirs_exist_ok=True)
-    run([*manage, "collectstatic", "--noinput", "-v0"], env)
-    run(
-        [
-            *manage,
-            "shell",
-            "-c",
-            # Six arena images per model and challenge: each voter's hundreds of votes
-            # find fresh images (none twice in 500 matchups), as on a replenished site.
-            "from leaderboard.arena.demo import ensure_demo_generations as make; "
-            "make(side=512, arena_images=6)",
-        ],
+    manage(env, "collectstatic", "--noinput", "-v0")
+    manage(
         env,
+        "shell",
+        "-c",
+        # Six arena images per model and challenge: each voter's hundreds of votes
+        # find fresh images (none twice in 500 matchups), as on a replenished site.
+        "from leaderboard.arena.demo import ensure_demo_generations as make; "
+        "make(side=512, arena_images=6)",
     )
 
 
@@ -176,60 +152,6 @@ def count_recorded(database_url: str) -> tuple[int, int, int]:
 
     with psycopg.connect(database_url.replace("postgres://", "postgresql://", 1)) as connection:
         return connection.execute(sql).fetchone()
-
-
-def start_gunicorn(env: dict[str, str], port: int, args) -> subprocess.Popen:
-    command = [
-        GUNICORN,
-        "leaderboard.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(args.workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(args.threads),
-        "--keep-alive",
-        "30",
-        "--backlog",
-        "2048",
-        "--log-level",
-        "warning",
-    ]
-    # The server's log (e.g. Django's warning for each refused double submit) goes to a
-    # file in the work directory, not into the report.
-    log = open(Path(env["PAIRWISE_VAR_DIR"]) / "gunicorn.log", "ab")  # noqa: SIM115
-    return subprocess.Popen(
-        command, cwd=REPO, env=env, start_new_session=True, stdout=log, stderr=log
-    )
-
-
-def wait_until_up(base_url: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base_url + "/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("gunicorn did not come up")
-
-
-def solve_challenge(challenge: dict) -> str:
-    """The answer to an identity's proof-of-work challenge (ALTCHA format), as arena.js
-    sends it: base64 JSON of the challenge with the number found."""
-    import base64
-
-    import altcha
-
-    solution = altcha.solve_challenge_v1(
-        challenge["challenge"], challenge["salt"], challenge["algorithm"], challenge["maxNumber"]
-    )
-    payload = {k: v for k, v in challenge.items() if k != "maxNumber"}
-    payload["number"] = solution.number
-    return base64.b64encode(json.dumps(payload).encode()).decode()
 
 
 async def prove_identity(client: httpx.AsyncClient, csrf_token: str) -> None:
@@ -361,7 +283,7 @@ def run_wrk(base_url: str, args, workdir: Path) -> tuple[Tally, float]:
             for v in voters
         )
         + "}\n"
-        + (Path(__file__).with_name("loadtest.lua")).read_text()
+        + (Path(__file__).with_name("arena_load.lua")).read_text()
     )
     script = workdir / "voters.lua"
     started = time.time()
@@ -482,10 +404,6 @@ def server_cpu_s(gunicorn_pid: int, pg_name: str | None) -> tuple[float, float]:
     return web, (database if pg_name else 0.0)
 
 
-def load_average() -> str:
-    return "/".join(f"{x:.2f}" for x in os.getloadavg())
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -535,56 +453,45 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.threads = args.threads or (4 if args.db == "postgres" else 1)
 
-    workdir = Path(tempfile.mkdtemp(prefix="pairwise-load-"))
-    pg_name = None
-    if args.db == "postgres":
-        pg_name, database_url = create_postgres_database(args.pg_admin_url)
-    else:
-        database_url = f"sqlite:///{workdir / 'load.sqlite3'}"
-    port = args.port or free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    server = None
-    try:
-        env = site_environment(workdir, database_url, args)
-        print(f"preparing a fresh site in {workdir} ...", flush=True)
-        prepare_site(env, workdir)
-        server = start_gunicorn(env, port, args)
-        wait_until_up(base_url)
-        # A short warm-up so every worker has its catalog and connections.
-        warmup = argparse.Namespace(**{**vars(args), "duration": 2.0, "double_share": 0.0})
-        asyncio.run(run_voters(base_url, warmup))
-        before = count_recorded(database_url)
-        load_before = load_average()
-        web_cpu, db_cpu = server_cpu_s(server.pid, pg_name)
-        client_cpu = time.process_time()
-        if args.generator == "wrk":
-            tally, elapsed = run_wrk(base_url, args, workdir)
+    with work_directory("pairwise-load-", keep=args.keep) as workdir:
+        pg_name = None
+        if args.db == "postgres":
+            pg_name, database_url = create_postgres_database(args.pg_admin_url)
         else:
-            tally, elapsed = asyncio.run(run_voters(base_url, args))
-            tally.client_cpu_s = time.process_time() - client_cpu
-        web_after, db_after = server_cpu_s(server.pid, pg_name)
-        tally.server_cpu_s, tally.database_cpu_s = web_after - web_cpu, db_after - db_cpu
-        load_after = load_average()
-        after = count_recorded(database_url)
-        recorded = tuple(a - b for a, b in zip(after, before, strict=True))
-        ok = report(args, tally, elapsed, recorded, load_before, load_after)
-    finally:
-        if server is not None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=30)
-        if pg_name:
-            drop_postgres_database(args.pg_admin_url, pg_name)
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+            database_url = f"sqlite:///{workdir / 'load.sqlite3'}"
+        try:
+            env = site_environment(workdir, database_url, args)
+            print(f"preparing a fresh site in {workdir} ...", flush=True)
+            prepare_site(env, workdir)
+            options = {"workers": args.workers, "threads": args.threads}
+            with gunicorn(env, port=args.port, **options) as (base_url, server):
+                ok = measure(base_url, server.pid, args, database_url, pg_name, workdir)
+        finally:
+            if pg_name:
+                drop_postgres_database(args.pg_admin_url, pg_name)
     return 0 if ok else 1
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def measure(base_url, gunicorn_pid, args, database_url, pg_name, workdir) -> bool:
+    """Warm up, drive the load, count what was recorded; report and return the verdict."""
+    # A short warm-up so every worker has its catalog and connections.
+    warmup = argparse.Namespace(**{**vars(args), "duration": 2.0, "double_share": 0.0})
+    asyncio.run(run_voters(base_url, warmup))
+    before = count_recorded(database_url)
+    load_before = load_average()
+    web_cpu, db_cpu = server_cpu_s(gunicorn_pid, pg_name)
+    client_cpu = time.process_time()
+    if args.generator == "wrk":
+        tally, elapsed = run_wrk(base_url, args, workdir)
+    else:
+        tally, elapsed = asyncio.run(run_voters(base_url, args))
+        tally.client_cpu_s = time.process_time() - client_cpu
+    web_after, db_after = server_cpu_s(gunicorn_pid, pg_name)
+    tally.server_cpu_s, tally.database_cpu_s = web_after - web_cpu, db_after - db_cpu
+    load_after = load_average()
+    after = count_recorded(database_url)
+    recorded = tuple(a - b for a, b in zip(after, before, strict=True))
+    return report(args, tally, elapsed, recorded, load_before, load_after)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark the rating engine against the classic per-vote method, on synthetic votes.
 
-`python -m leaderboard.ratings.benchmark [--sizes 100000,1000000] [--models 100]`
+`python -m tests.benchmarks.rating_engine [--sizes 100000,1000000] [--models 100]`
 
 Votes are simulated from known ratings (`simulate_votes`). For each size it times
 aggregation, the fit and the bootstrap, measures peak memory (tracemalloc, separate
@@ -29,10 +29,11 @@ from scipy import sparse
 from scipy.optimize import minimize
 from scipy.special import expit
 
-from .bootstrap import bootstrap_intervals
-from .bradley_terry import fit_bradley_terry
-from .simulate import simulate_votes
-from .votes import A_WINS, Votes, count_votes, encode_votes
+from leaderboard.ratings.bootstrap import bootstrap_intervals
+from leaderboard.ratings.bradley_terry import fit_bradley_terry
+from leaderboard.ratings.simulate import simulate_votes
+from leaderboard.ratings.votes import A_WINS, Votes, count_votes, encode_votes
+from tests.benchmarks.harness import REPO
 
 _THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _CHILD_FLAG = "PAIRWISE_BENCHMARK_CHILD"
@@ -182,7 +183,7 @@ def run(sizes: list[int], n_models: int, rounds: int, classic_rounds: int, seed:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leaderboard.ratings.benchmark")
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.rating_engine")
     parser.add_argument("--sizes", default="100000,1000000", help="vote counts, comma-separated")
     parser.add_argument("--models", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=1000, help="bootstrap rounds")
@@ -194,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get(_CHILD_FLAG) != "1":
         # BLAS picks its thread count at import, so one core needs a fresh interpreter.
         env = dict(os.environ, **{name: "1" for name in _THREAD_VARIABLES}, **{_CHILD_FLAG: "1"})
-        command = [sys.executable, "-m", "leaderboard.ratings.benchmark", *(argv or sys.argv[1:])]
-        return subprocess.run(command, env=env, check=False).returncode
+        command = [sys.executable, "-m", "tests.benchmarks.rating_engine", *(argv or sys.argv[1:])]
+        return subprocess.run(command, env=env, cwd=REPO, check=False).returncode
 
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})

@@ -1,4 +1,4 @@
-"""Speed benchmark of the public pages: `python -m leaderboard.pages.benchmark`.
+"""Speed benchmark of the public pages: `python -m tests.benchmarks.page_speed`.
 
 Exists to check the caching design against its target: the cached leaderboard and
 model pages serve at least 70% of the requests per second of a trivial view
@@ -17,21 +17,25 @@ and cold chart render times (in-process and over HTTP).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
-import secrets
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.benchmarks.harness import (
+    get_load,
+    get_text,
+    gunicorn,
+    manage,
+    percentile,
+    run_python,
+    site_environment,
+    work_directory,
+)
+
 TARGET_RATIO = 0.70
 TARGET_COLD_CHART_MS = 300.0
 
@@ -177,109 +181,11 @@ def _landscape_svg(metric: str) -> str:
     return charts.landscape_svg(landscape, title=title)
 
 
-# Load generator ------------------------------------------------------------------------
-
-
-async def _one(host: str, port: int, path: str) -> tuple[float, int]:
-    started = time.perf_counter()
-    reader, writer = await asyncio.open_connection(host, port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-    await writer.drain()
-    data = await reader.read()
-    writer.close()
-    status = int(data[9:12]) if data.startswith(b"HTTP/1.") else 0
-    return time.perf_counter() - started, status
-
-
-async def _load(host: str, port: int, path: str, requests: int, concurrency: int):
-    latencies, errors = [], 0
-    queue = iter(range(requests))
-
-    async def worker():
-        nonlocal errors
-        for _ in queue:
-            try:
-                seconds, status = await _one(host, port, path)
-            except OSError:
-                errors += 1
-                continue
-            if status != 200:
-                errors += 1
-            latencies.append(seconds)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return len(latencies) / (time.perf_counter() - started), latencies, errors
-
-
-def load(host, port, path, requests, concurrency):
-    """(requests per second, sorted latencies in ms, error count) for one URL."""
-    rate, latencies, errors = asyncio.run(_load(host, port, path, requests, concurrency))
-    return rate, sorted(ms * 1000 for ms in latencies), errors
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q * (len(sorted_values) - 1))))
-    return sorted_values[index]
-
-
 # Orchestration -------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def site_env(directory: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO_", "PAGES_")) and key != "DATABASE_URL"
-    }
-    env.update(
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=f"sqlite:///{directory / 'pairwise.sqlite3'}",
-        PAIRWISE_VAR_DIR=str(directory),
-        MEDIA_ROOT=str(directory / "media"),
-        STATIC_ROOT=str(directory / "static"),
-        ARENA_IMAGE_DIR=str(directory / "arena-images"),
-        LOG_LEVEL="WARNING",
-        DJANGO_SETTINGS_MODULE="leaderboard.settings",
-    )
-    return env
-
-
-def run_step(args: list[str], env: dict, what: str) -> str:
-    done = subprocess.run(
-        [sys.executable, *args], cwd=REPO, env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode:
-        sys.exit(f"{what} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout.strip()
-
-
-def wait_until_up(host, port, timeout_s=30.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            _seconds, status = asyncio.run(_one(host, port, "/healthz"))
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    sys.exit("gunicorn did not answer /healthz in time")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m leaderboard.pages.benchmark")
+    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks.page_speed")
     parser.add_argument("--requests", type=int, default=2000, help="requests per URL per round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (median kept)")
     parser.add_argument("--concurrency", type=int, default=8)
@@ -298,79 +204,48 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure_cold_charts()))
         return 0
 
-    directory = Path(tempfile.mkdtemp(prefix="pairwise-bench-"))
-    env = site_env(directory)
-    print(f"site in {directory} (DEBUG=0, SQLite, {args.workers} gunicorn workers)")
-    run_step(["manage.py", "collectstatic", "--noinput", "-v0"], env, "collectstatic")
-    run_step(["manage.py", "migrate", "-v0"], env, "migrate")
-    print(
-        "data:",
-        run_step(
-            [
-                "-m",
-                __spec__.name,
-                "--populate-only",
-                "--votes",
-                str(args.votes),
-                "--seed",
-                str(args.seed),
-            ],
-            env,
-            "populate",
-        ),
-    )
-    cold = json.loads(run_step(["-m", __spec__.name, "--cold-charts-only"], env, "cold charts"))
+    with work_directory("pairwise-bench-", keep=args.keep) as directory:
+        env = site_environment(directory, LOG_LEVEL="WARNING")
+        print(f"site in {directory} (DEBUG=0, SQLite, {args.workers} gunicorn workers)")
+        manage(env, "collectstatic", "--noinput", "-v0")
+        manage(env, "migrate", "-v0")
+        populate_command = ["--populate-only", "--votes", str(args.votes), "--seed", str(args.seed)]
+        print("data:", run_python(env, "-m", __spec__.name, *populate_command))
+        cold = json.loads(run_python(env, "-m", __spec__.name, "--cold-charts-only"))
+        with gunicorn(env, workers=args.workers, sync=True) as (base_url, _server):
+            results, first_ms, http_cold = measure_pages(base_url, args)
+    return report(args, results, first_ms, http_cold, cold)
 
-    host, port = "127.0.0.1", free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "leaderboard.wsgi",
-            "--worker-class",  # gunicorn.conf.py (read from the cwd) names the ASGI worker
-            "sync",
-            "-w",
-            str(args.workers),
-            "-b",
-            f"{host}:{port}",
-            "--log-level",
-            "warning",
-        ],
-        cwd=REPO,
-        env=env,
-    )
-    try:
-        wait_until_up(host, port)
-        model = "flux.2-pro"
-        urls = {
-            "trivial view (/healthz)": "/healthz",
-            "leaderboard": "/leaderboard/?mode=t2i",
-            "model page": f"/models/{model}/",
-        }
-        # The first request of a page (per worker) renders it; time that too.
-        first_ms = {}
+
+def measure_pages(base_url: str, args):
+    """Per URL, each round's (req/s, sorted latencies ms, errors); first-request times."""
+    model = "flux.2-pro"
+    urls = {
+        "trivial view (/healthz)": "/healthz",
+        "leaderboard": "/leaderboard/?mode=t2i",
+        "model page": f"/models/{model}/",
+    }
+    # The first request of a page (per worker) renders it; time that too.
+    first_ms = {}
+    for name, path in urls.items():
+        seconds, status, _text = get_text(base_url, path)
+        first_ms[name] = seconds * 1000
+        if status != 200:
+            sys.exit(f"{path} answered {status}")
+    http_cold = {}
+    for name, path in _chart_paths(base_url, model).items():
+        seconds, status, _text = get_text(base_url, path)
+        http_cold[name] = (seconds * 1000, status)
+    for path in urls.values():  # warm every worker
+        get_load(base_url, path, 50, args.concurrency)
+    results: dict[str, list] = {name: [] for name in urls}
+    for _ in range(args.rounds):
         for name, path in urls.items():
-            seconds, status = asyncio.run(_one(host, port, path))
-            first_ms[name] = seconds * 1000
-            if status != 200:
-                sys.exit(f"{path} answered {status}")
-        chart_paths = _chart_paths(host, port, model)
-        http_cold = {}
-        for name, path in chart_paths.items():
-            seconds, status = asyncio.run(_one(host, port, path))
-            http_cold[name] = (seconds * 1000, status)
-        for path in urls.values():  # warm every worker
-            load(host, port, path, 50, args.concurrency)
+            results[name].append(get_load(base_url, path, args.requests, args.concurrency))
+    return results, first_ms, http_cold
 
-        results: dict[str, list] = {name: [] for name in urls}
-        for _ in range(args.rounds):
-            for name, path in urls.items():
-                results[name].append(load(host, port, path, args.requests, args.concurrency))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
+def report(args, results, first_ms, http_cold, cold) -> int:
     print(
         f"\n{args.requests} requests x {args.rounds} rounds per URL, concurrency "
         f"{args.concurrency}, median round shown (note: the load generator shares the CPUs)"
@@ -410,21 +285,15 @@ def main(argv: list[str] | None = None) -> int:
         f"{'met' if pages_ok else 'NOT met'}; cold chart < {TARGET_COLD_CHART_MS:.0f} ms: "
         f"{'met' if charts_ok else 'NOT met'}"
     )
-    if args.keep:
-        print(f"kept {directory}")
-    else:
-        import shutil
-
-        shutil.rmtree(directory, ignore_errors=True)
     return 0 if pages_ok and charts_ok else 1
 
 
-def _chart_paths(host, port, model) -> dict[str, str]:
+def _chart_paths(base_url: str, model: str) -> dict[str, str]:
     """The chart URLs the model page links to (read from its HTML)."""
     import re
 
-    reader = asyncio.run(_fetch(host, port, f"/models/{model}/"))
-    paths = re.findall(r'src="(/charts/[^"]+)"', reader)
+    _seconds, _status, page = get_text(base_url, f"/models/{model}/")
+    paths = re.findall(r'src="(/charts/[^"]+)"', page)
     names = {}
     for path in paths:
         path = path.replace("&amp;", "&")
@@ -432,15 +301,6 @@ def _chart_paths(host, port, model) -> dict[str, str]:
         key = "elo-vs-" + kind if kind in ("cost", "speed") else kind
         names.setdefault(key, path)
     return names
-
-
-async def _fetch(host, port, path) -> str:
-    reader, writer = await asyncio.open_connection(host, port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-    await writer.drain()
-    data = await reader.read()
-    writer.close()
-    return data.decode("utf-8", "replace")
 
 
 if __name__ == "__main__":

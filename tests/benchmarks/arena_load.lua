@@ -1,4 +1,4 @@
--- wrk driver for the arena load test (python -m leaderboard.arena.loadtest --generator wrk).
+-- wrk driver for the arena load test (python -m tests.benchmarks.arena_load --generator wrk).
 -- Each wrk thread has one connection and plays one voter prepared by the Python side
 -- (cookie, CSRF token, first vote URL in VOTERS, written above this script): POST a
 -- vote, read the next matchup's vote URL from the JSON answer, repeat. Sequential per

@@ -1,4 +1,5 @@
-"""Derived data from votes: the stored leaderboards and the public vote export.
+"""The ratings refresh job: rebuilds the stored leaderboards from the votes, and writes
+the public vote export they are fitted on.
 
 Votes are facts; every Leaderboard/Rating row is rebuilt from them by
 `refresh_leaderboards` (run from cron via `manage.py ratings`). Pages read the
