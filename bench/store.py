@@ -446,7 +446,7 @@ class Store:
             run_id=record.run_id,
             challenge_id=record.challenge_id,
             generation_id=record.generation_id,
-            region=self.region[:40],
+            region=self.region,
         )
         return {
             column: self.timestamp(value) if isinstance(value, datetime) else value
@@ -464,6 +464,7 @@ def sample_row(
     run_id: int | None = None,
     challenge_id: int | None = None,
     generation_id: int | None = None,
+    region: str = "",
 ) -> dict:
     """The one mapping of a measurement to its stored BenchSample row: column -> value.
 
@@ -501,6 +502,7 @@ def sample_row(
         provider_request_id=result.provider_request_id[:200],
         error=result.error,
         generation_id=generation_id,
+        region=region[:40],
     )
 
 
