@@ -26,6 +26,9 @@ class BenchRun(models.Model):
     max_cost_usd = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     spent_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     note = models.TextField(blank=True)
+    # Set by `manage.py demo`: every answer came from the loopback simulator, whatever
+    # provider the offerings name. db_default: bench/store.py inserts runs without it.
+    is_simulated = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-started_at"]

@@ -26,6 +26,7 @@ from leaderboard.pages.params import BadQuery, BoardQuery, board_query
 
 LEADERBOARD_COLUMNS = [
     "rank",
+    "rank_best",
     "rank_worst",
     "model",
     "name",
@@ -155,6 +156,7 @@ def leaderboard_payload(query: BoardQuery) -> dict:
 def _board_row(row: presenters.BoardRow, frontiers: dict) -> dict:
     return {
         "rank": row.rank,
+        "rank_best": row.rank_best,
         "rank_worst": row.rank_worst,
         "model": row.model.slug,
         "name": row.model.name,
@@ -311,6 +313,8 @@ def model_payload(slug: str) -> dict:
                 "category": category or None,
                 "window": window,
                 "rank": rating.rank,
+                "rank_best": rating.rank_best,
+                "rank_worst": rating.rank_worst,
                 "of": len(board.rated),
                 "rating": _round(rating.rating, 2),
                 "ci_low": _round(rating.ci_low, 2),

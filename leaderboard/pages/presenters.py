@@ -17,7 +17,7 @@ from django.urls import reverse
 from bench.stats import fastest_sentence
 from leaderboard.models import ArenaMode, RatingWindow, SampleStatus
 from leaderboard.pages import queries
-from leaderboard.pages.board_queries import BoardInfo, RatingInfo, Tally
+from leaderboard.pages.board_queries import BoardInfo, Tally
 from leaderboard.pages.cache import current_snapshot
 from leaderboard.pages.catalog_queries import ChallengeInfo, ModelInfo, OfferingInfo, ProviderInfo
 from leaderboard.pages.landscape import METRICS, Landscape, build_landscape
@@ -43,6 +43,7 @@ class BoardRow:
     ci_low: float | None
     ci_high: float | None
     rank: int | None
+    rank_best: int | None
     rank_worst: int | None
     votes: int
     wins: int
@@ -59,7 +60,11 @@ class BoardRow:
 
     @property
     def has_rank_range(self) -> bool:
-        return self.rank is not None and self.rank_worst is not None and self.rank_worst > self.rank
+        return (
+            self.rank_best is not None
+            and self.rank_worst is not None
+            and self.rank_worst > self.rank_best
+        )
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,7 @@ class OfferingRow:
     provider: ProviderInfo
     stats: StatsInfo | None
     is_live: bool
+    is_simulated: bool = False  # its numbers came from the loopback simulator
 
     @property
     def failure_shares(self) -> dict[str, tuple[int, float]]:
@@ -188,7 +194,6 @@ def board_rows(board: BoardInfo | None) -> list[BoardRow]:
     if board is None:
         return []
     catalog = queries.catalog()
-    rated = board.rated
     rows = []
     for rating in board.ratings:
         cheapest = cheapest_offering(rating.model_slug)
@@ -200,7 +205,8 @@ def board_rows(board: BoardInfo | None) -> list[BoardRow]:
                 ci_low=rating.ci_low,
                 ci_high=rating.ci_high,
                 rank=rating.rank,
-                rank_worst=_worst_rank(rating, rated),
+                rank_best=rating.rank_best,
+                rank_worst=rating.rank_worst,
                 votes=rating.votes,
                 wins=rating.wins,
                 losses=rating.losses,
@@ -220,19 +226,11 @@ def board_rows(board: BoardInfo | None) -> list[BoardRow]:
     return rows
 
 
-def _worst_rank(rating: RatingInfo, rated: list[RatingInfo]) -> int | None:
-    # The rank is 1 + the models better with confidence; the worst rank it could hold is
-    # the number of models minus those confidently worse (upper bound below its lower).
-    if rating.rating is None or rating.ci_low is None:
-        return None
-    worse = sum(1 for other in rated if other.ci_high is not None and other.ci_high < rating.ci_low)
-    return len(rated) - worse
-
-
 def offering_rows(offerings: list[OfferingInfo]) -> list[OfferingRow]:
     """Offerings ranked by p50 generation time; those without a timing come last, unranked."""
     catalog = queries.catalog()
     stats = queries.offering_stats()
+    simulated = queries.simulated_offering_ids()
 
     def speed(offering: OfferingInfo):
         p50 = stats[offering.id].generation_p50_ms if offering.id in stats else None
@@ -251,6 +249,7 @@ def offering_rows(offerings: list[OfferingInfo]) -> list[OfferingRow]:
                 provider=catalog.providers[offering.provider_slug],
                 stats=row_stats,
                 is_live=catalog.is_live(offering),
+                is_simulated=offering.id in simulated,
             )
         )
     return rows
@@ -476,13 +475,13 @@ def home_context() -> dict:
                 else [],
             }
         )
-    live = [o for o in catalog.offerings.values() if catalog.is_live(o)]
+    live = [o for slug in catalog.models for o in catalog.offerings_of(slug)]
     fastest = [row for row in offering_rows(live) if row.rank is not None][:5]
     return {
         "arenas": arenas,
         "fastest": fastest,
         "models": catalog_rows(),
-        "provider_count": sum(1 for p in catalog.providers.values() if p.is_active),
+        "provider_count": len(catalog.public_providers()),
         "challenge_count": sum(1 for c in catalog.challenges.values() if c.is_active),
         "snapshot": current_snapshot(),
         "has_demo": queries.has_demo_data(),

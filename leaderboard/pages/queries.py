@@ -20,6 +20,7 @@ from leaderboard.pages.board_queries import (
     Tally,
     boards,
     has_demo_data,
+    simulated_offering_ids,
     vote_tallies,
 )
 from leaderboard.pages.catalog_queries import (
@@ -77,5 +78,6 @@ __all__ = [
     "latency_distributions",
     "model_generations",
     "offering_stats",
+    "simulated_offering_ids",
     "vote_tallies",
 ]
