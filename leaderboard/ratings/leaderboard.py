@@ -99,13 +99,18 @@ def confident_ranks(ci_low: np.ndarray, ci_high: np.ndarray) -> np.ndarray:
     return 1 + (low[None, :] > high[:, None]).sum(axis=1)
 
 
+# Ratings closer than this (Elo points) are equal: the fit's floating-point noise.
+EQUAL_RATING_POINTS = 1e-6
+
+
 def ranks_by_rating(rating: np.ndarray) -> np.ndarray:
     """Competition ranking by rating: 1 + the number of models rated strictly higher.
 
-    Models share a number only when their ratings are exactly equal (1, 2, 2, 4).
+    Models share a number only when their ratings are equal (1, 2, 2, 4), that is
+    within EQUAL_RATING_POINTS.
     """
     value = np.asarray(rating, dtype=np.float64)
-    return 1 + (value[None, :] > value[:, None]).sum(axis=1)
+    return 1 + (value[None, :] > value[:, None] + EQUAL_RATING_POINTS).sum(axis=1)
 
 
 def rank_ranges(

@@ -60,9 +60,10 @@ def test_the_leaderboard_lists_models_by_rating_with_interval_votes_price_and_sp
 
 def test_rank_is_shown_with_the_range_its_interval_allows(client, three_models):
     rows = table(client.get("/leaderboard/").content.decode(), "board")[1:]
-    # FLUX overlaps Nano Banana Pro (1120 < 1130): both could be first or second.
+    # FLUX overlaps Nano Banana Pro (1120 < 1130): the rank is the place by rating, and
+    # the range says both could be first or second.
     assert rows[0][0] == "1 could rank anywhere from 1–2"
-    assert rows[1][0] == "1 could rank anywhere from 1–2"
+    assert rows[1][0] == "2 could rank anywhere from 1–2"
     # Seedream's whole interval is below both: third, and certainly third.
     assert rows[2][0] == "3"
 
