@@ -7,13 +7,14 @@ the same rows, so a number on a page and in the API always come from one place.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from bench.pricing import PricingError, request_cost_usd
 from bench.stats import fastest_sentence
 from leaderboard.models import ArenaMode, RatingWindow, SampleStatus
 from leaderboard.pages import queries
@@ -160,19 +161,54 @@ class ChartView:
 # Shared rows ---------------------------------------------------------------------------
 
 
-def cheapest_offering(model_slug: str) -> tuple[OfferingInfo, Decimal] | None:
-    """The live offering with the lowest 1024×1024 price (ties: provider name)."""
+def cheapest_offering(
+    model_slug: str, mode: str = ArenaMode.TEXT_TO_IMAGE, references: int = 1
+) -> tuple[OfferingInfo, Decimal] | None:
+    """The live offering with the lowest price in `mode` (ties: provider name).
+
+    Text to image: a 1024×1024 request. Editing: the edit price, `references` 1 MP
+    reference images billed with the 1024×1024 output (`edit_price_usd`), among the
+    offerings that take reference images.
+    """
     catalog = queries.catalog()
-    priced = [o for o in catalog.offerings_of(model_slug) if o.price_per_image_usd is not None]
+    offerings = catalog.offerings_of(model_slug)
+    if mode == ArenaMode.EDIT:
+        offerings = [o for o in offerings if o.max_reference_images > 0] or offerings
+    priced = [(o, mode_price_usd(o, mode, references)) for o in offerings]
+    priced = [(o, price) for o, price in priced if price is not None]
     if not priced:
         return None
-    offering = min(priced, key=lambda o: price_order(o, catalog))
-    return offering, offering.price_per_image_usd
+    return min(priced, key=lambda item: (item[1], price_order(item[0], catalog)[1]))
 
 
 def price_order(offering: OfferingInfo, catalog) -> tuple:
     """Cheapest first; equal prices by provider name, so every page names the same one."""
     return (offering.price_per_image_usd, catalog.providers[offering.provider_slug].name.casefold())
+
+
+def mode_price_usd(offering: OfferingInfo, mode: str, references: int = 1) -> Decimal | None:
+    """The offering's price per image in `mode`: see `cheapest_offering`."""
+    if mode != ArenaMode.EDIT:
+        return offering.price_per_image_usd
+    try:
+        return request_cost_usd(offering.pricing_rule, 1024, 1024, [(1024, 1024)] * references)
+    except PricingError:
+        return None
+
+
+def edit_references(category_slug: str | None) -> int:
+    """Reference images an edit price bills on a board: the most common number among the
+    board's active edit challenges (ties: the larger), at least one."""
+    counts = Counter(
+        len(c.references)
+        for c in queries.catalog().challenges.values()
+        if c.mode == ArenaMode.EDIT
+        and c.is_active
+        and (category_slug is None or c.category_slug == category_slug)
+    )
+    if not counts:
+        return 1
+    return max(1, max(counts, key=lambda n: (counts[n], n)))
 
 
 def fastest_offering(model_slug: str) -> tuple[OfferingInfo, StatsInfo] | None:
@@ -194,9 +230,10 @@ def board_rows(board: BoardInfo | None) -> list[BoardRow]:
     if board is None:
         return []
     catalog = queries.catalog()
+    references = edit_references(board.category_slug)
     rows = []
     for rating in board.ratings:
-        cheapest = cheapest_offering(rating.model_slug)
+        cheapest = cheapest_offering(rating.model_slug, board.mode, references)
         fastest = fastest_offering(rating.model_slug)
         rows.append(
             BoardRow(
@@ -355,6 +392,12 @@ def landscape_chart(
         caption += (
             f" Not plotted (no {metric['column'].lower()} yet): {', '.join(landscape.left_out)}."
         )
+    if landscape.metric == "cost" and query.mode == ArenaMode.EDIT:
+        references = edit_references(query.category)
+        caption += (
+            f" Prices are edit prices: a 1024×1024 output with {references} reference "
+            f"image{'s' if references != 1 else ''} of 1 MP billed."
+        )
     params = {"mode": query.mode, "category": query.category, "window": query.window}
     if highlight is not None:
         params["highlight"] = highlight.slug
@@ -403,6 +446,7 @@ def leaderboard_context(query: BoardQuery) -> dict:
         "export_url": reverse("export-votes", kwargs={"mode": query.mode}),
         "recompute": _recompute_commands(query, board),
         "has_demo": queries.has_demo_data(),
+        "edit_references": edit_references(query.category),
     }
 
 

@@ -1,6 +1,7 @@
 """The leaderboard page: the right numbers in the right order, filters, the method note."""
 
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -143,3 +144,25 @@ def test_ratings_computed_from_votes_order_the_page_like_the_hidden_truth(client
         "Imagen 4",
     ]
     assert sum(int(row[5].replace(",", "")) for row in rows) == 2 * 800
+
+
+def test_edit_boards_price_edits_with_the_reference_image_billed(client):
+    builders.catalog()
+    for mode in ("t2i", "edit"):
+        board(
+            {"flux.2-pro": (1150, 1120, 1180), "seedream-4": (1000, 975, 1025)},
+            mode=mode,
+        )
+    prices = {}
+    for mode in ("t2i", "edit"):
+        data = client.get(f"/api/leaderboard?mode={mode}").json()
+        prices[mode] = {row["model"]: row for row in data["models"]}
+    flux_t2i, flux_edit = prices["t2i"]["flux.2-pro"], prices["edit"]["flux.2-pro"]
+    # Replicate, $0.015 per MP: 1 MP out; an edit adds one 1 MP reference at $0.015.
+    assert Decimal(flux_t2i["price_per_image_usd"]) == Decimal("0.015")
+    assert Decimal(flux_edit["price_per_image_usd"]) == Decimal("0.03")
+    assert flux_t2i["cheapest_provider"] == flux_edit["cheapest_provider"] == "replicate"
+    # Per-image rules bill no references: the same price in both arenas.
+    assert Decimal(prices["edit"]["seedream-4"]["price_per_image_usd"]) == Decimal("0.03")
+    html = client.get("/leaderboard/?mode=edit").content.decode()
+    assert "a 1024×1024 output with 1 reference image of 1 MP billed" in text(html)

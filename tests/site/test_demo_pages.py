@@ -2,6 +2,7 @@
 are simulated and none calls them real, and ranks read as places."""
 
 import io
+from decimal import Decimal
 import re
 from html import unescape
 from urllib.parse import urljoin, urlsplit
@@ -92,6 +93,15 @@ def test_the_demo_times_every_provider_says_its_data_are_simulated_and_ranks_by_
     }
     assert calls_real == {}
     assert "benchmarks the 4 providers" in visible_text(pages["/"])
+    price = {
+        mode: next(
+            Decimal(row["price_per_image_usd"])
+            for row in client.get(f"/api/leaderboard?mode={mode}").json()["models"]
+            if row["model"] == "flux.2-pro"
+        )
+        for mode in ("t2i", "edit")
+    }
+    assert price["edit"] > price["t2i"]
     assert_no_leaderboard_puts_more_than_half_of_its_models_at_rank_one()
 
 
