@@ -2,8 +2,8 @@
 are simulated and none calls them real, and ranks read as places."""
 
 import io
-from decimal import Decimal
 import re
+from decimal import Decimal
 from html import unescape
 from urllib.parse import urljoin, urlsplit
 
