@@ -339,6 +339,9 @@ def model_payload(slug: str) -> dict:
                 "price_per_image_usd": offering.price_per_image_usd,
                 "pricing": offering.pricing,
                 "pricing_notes": pricing_notes(offering.pricing_rule),
+                "price_source_url": offering.price_source_url or None,
+                "price_checked_on": offering.price_checked_on,
+                "price_is_estimated": offering.price_is_estimated,
                 "sizes": offering.size_rules.to_json() if offering.size_rules else None,
             }
         )

@@ -75,6 +75,9 @@ class OfferingInfo:
     max_reference_images: int
     is_active: bool
     price_per_image_usd: Decimal | None
+    price_source_url: str = ""
+    price_checked_on: date | None = None
+    price_is_estimated: bool = False
 
     @property
     def key(self) -> str:
@@ -210,6 +213,9 @@ def _load_catalog() -> Catalog:
             max_reference_images=o.max_reference_images,
             is_active=o.is_active,
             price_per_image_usd=_price(o.pricing),
+            price_source_url=o.price_source_url,
+            price_checked_on=o.price_checked_on,
+            price_is_estimated=o.price_is_estimated,
         )
         for o in Offering.objects.select_related("image_model", "provider").order_by(
             "image_model__name", "provider__name"

@@ -145,9 +145,14 @@ def _pricing(model, live) -> dict:
         summary = (
             f"{model.name} is available from {count} provider{'s' if count != 1 else ''}, "
             f"with per-image pricing starting at {format_usd(first['price'])} "
-            f"through {first['provider'].name}."
+            f"through {first['provider'].name}"
+            + (" (estimated)." if first["offering"].price_is_estimated else ".")
         )
-    return {"entries": entries, "summary": summary}
+    return {
+        "entries": entries,
+        "summary": summary,
+        "has_estimates": any(e["offering"].price_is_estimated for e in entries),
+    }
 
 
 def _cost_examples(model, offering) -> list[tuple[str, object]]:
@@ -475,9 +480,11 @@ def _faq(context: dict) -> list[tuple[str, str]]:
         )
         if len(pricing) > 1 and max(prices) != min(prices):
             answer += f"; across {len(pricing)} providers it costs up to {format_usd(max(prices))}"
+        is_estimated = first["offering"].price_is_estimated
+        estimated = ", estimated from secondary sources" if is_estimated else ""
         answer += (
-            ". Every price is computed from the provider's published pricing rule "
-            f"({first['notes'][0].lower()} at {first['provider'].name})."
+            ". Every price is computed from the provider's pricing rule "
+            f"({first['notes'][0].lower()} at {first['provider'].name}{estimated})."
         )
         faq.append((f"How much does {name} cost?", answer))
     faq.append(

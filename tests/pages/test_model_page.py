@@ -96,7 +96,7 @@ def test_pricing_is_generated_from_the_pricing_rules(page):
     page_text = text(page())
     assert (
         "FLUX.2 [pro] is available from 3 providers, with per-image pricing starting at $0.015 "
-        "through Replicate." in page_text
+        "through Replicate (estimated)." in page_text
     )
     assert (
         "Pricing notes (5) $0.015 per megapixel Resolution is rounded up to the next megapixel"
@@ -187,6 +187,19 @@ def test_top_matchups_count_only_included_votes_up_to_the_ratings(page, client):
     assert rows[1] == ["vs Nano Banana Pro", "All challenges", "7", "4", "2", "1", "57% W · 29% L"]
     assert rows[2] == ["Neon noodle shop", "4", "3", "1", "0", "75% W · 25% L"]
     assert rows[3] == ["Sneaker launch ad", "3", "1", "1", "1", "33% W · 33% L"]
+
+
+def test_each_price_names_its_source_and_estimates_are_marked(page):
+    html = page()
+    page_text = text(html)
+    assert "Some prices estimated" in page_text
+    # BFL's rule is from its own price list; Replicate's and fal's from secondary sources.
+    bfl = page_text.split("Black Forest Labs flux-2-pro $0.03")[1][:400]
+    assert "estimated" not in bfl.split("Pricing notes")[0]
+    assert "Source: github.com/black-forest-labs/skills" in bfl and "checked 2026-12-04" in bfl
+    replicate = page_text.split("Replicate black-forest-labs/flux-2-pro $0.015")[1][:300]
+    assert replicate.startswith(" per image · priced per megapixel estimated Source:")
+    assert 'href="https://replicate.com/black-forest-labs/flux-2-pro"' in html
 
 
 def test_best_for_names_only_categories_where_the_model_is_first_with_50_votes(page):
