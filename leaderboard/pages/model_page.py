@@ -298,10 +298,33 @@ def _benchmarks(model) -> dict:
                 f"Line chart of {model.name}'s online Elo rating over time, one line per arena. "
                 "The table below lists sampled values."
             ),
+            caption=_history_caption(arenas),
         )
         if history
         else None,
     }
+
+
+def _history_caption(arenas) -> str:
+    """Why the line's last point is not the rating the page shows, when it is not."""
+    gaps = []
+    for arena in arenas:
+        standing = arena["all"]
+        if not standing or not standing["history"] or standing["rating"] is None:
+            continue
+        last = standing["history"][-1][1]
+        if round(last) != round(standing["rating"]):
+            gaps.append(
+                f"the {arena['phrase']} line ends at {last:.0f}, the current rating is "
+                f"{standing['rating']:.0f}"
+            )
+    if not gaps:
+        return "The lines replay the votes through online Elo in the order they were cast."
+    return (
+        "The lines replay the votes through online Elo in the order they were cast; the "
+        "ratings on this page are the Bradley-Terry fit of all votes at once, which does not "
+        "depend on their order, so the two differ (" + "; ".join(gaps) + ")."
+    )
 
 
 def _sample_points(points, count: int) -> list:

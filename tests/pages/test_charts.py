@@ -187,3 +187,18 @@ def test_a_model_without_history_gets_no_history_chart(client, db):
     stats("fal", "imagen-4", p50=5000, p95=9000)
     html = client.get("/models/imagen-4/").content.decode()
     assert "history.svg" not in html and "latency.svg" not in html  # no samples either
+
+
+def test_a_date_chart_with_one_day_of_data_spans_only_that_day():
+    from datetime import date
+
+    from leaderboard.pages.charts import Series
+
+    svg = charts.success_svg(
+        [Series("all", "All offerings", ((date(2026, 12, 4), 0.97),), is_emphasised=True)],
+        title="Success",
+    )
+    labels = re.findall(r">([^<>]+)</text>", svg)
+    # Before the fix matplotlib widened a single day to ticks from 2025 to 2029.
+    assert not any(re.fullmatch(r"20\d\d", label.strip()) for label in labels), labels
+    assert any("Dec" in label or "04" in label for label in labels), labels

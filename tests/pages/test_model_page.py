@@ -284,3 +284,12 @@ def test_an_unknown_model_is_a_404_with_a_message(client):
     response = client.get("/models/no-such-model/")
     assert response.status_code == 404
     assert "There is no model 'no-such-model'." in text(response.content.decode())
+
+
+def test_the_rating_history_caption_explains_why_its_last_point_is_not_the_rating(page):
+    # The online Elo line ends at 1000 + 8 * 28 = 1224; the Bradley-Terry rating is 1255.
+    assert (
+        "the ratings on this page are the Bradley-Terry fit of all votes at once, which does "
+        "not depend on their order, so the two differ (the text-to-image line ends at 1224, "
+        "the current rating is 1255)." in text(page())
+    )
