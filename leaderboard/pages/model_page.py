@@ -14,6 +14,7 @@ from bench.pricing import PricingError, format_usd, pricing_notes, request_cost_
 from bench.sizes import size_table
 from leaderboard.models import ArenaMode
 from leaderboard.pages import queries
+from leaderboard.pages.hero import hero_of
 from leaderboard.pages.landscape import METRICS, build_landscape
 from leaderboard.pages.params import BadQuery, BoardQuery
 from leaderboard.pages.presenters import (
@@ -71,6 +72,7 @@ def model_context(slug: str, *, api_base: str) -> dict:
         "matchups": matchups_of(slug)[:TOP_MATCHUPS],
         "best_for": best_for,
         "gallery": _gallery(model),
+        "hero": hero_of(model),
         "has_demo": queries.has_demo_data(),
     }
     context["faq"] = _faq(context)

@@ -39,6 +39,7 @@ from leaderboard.pages.gallery_queries import (
     GenerationInfo,
     challenge_generations,
     model_generations,
+    model_showcase,
 )
 from leaderboard.pages.stats_queries import (
     CDF_QUANTILES,
@@ -77,6 +78,7 @@ __all__ = [
     "has_demo_data",
     "latency_distributions",
     "model_generations",
+    "model_showcase",
     "offering_stats",
     "simulated_offering_ids",
     "vote_tallies",
