@@ -32,6 +32,8 @@ FAILURE_CLASSES = [
     s for s in SampleStatus.values if s not in (SampleStatus.OK, SampleStatus.SKIPPED)
 ]
 HOME_BOARD_ROWS = 10
+# A board's speed column uses its own mode's requests once an offering has this many.
+MODE_SPEED_MIN_SAMPLES = 5
 MATCHUP_CHALLENGES_SHOWN = 3
 
 
@@ -211,17 +213,32 @@ def edit_references(category_slug: str | None) -> int:
     return max(1, max(counts, key=lambda n: (counts[n], n)))
 
 
-def fastest_offering(model_slug: str) -> tuple[OfferingInfo, StatsInfo] | None:
-    """The live offering with the lowest p50 generation time among those with successes."""
+def fastest_offering(model_slug: str, mode: str | None = None) -> tuple[OfferingInfo, float] | None:
+    """The live offering with the lowest p50 generation time (ms) among those with successes.
+
+    With `mode`, the median of that mode's requests, for offerings with at least
+    MODE_SPEED_MIN_SAMPLES of them; when none has as many, every request counts.
+    """
+    offerings = queries.catalog().offerings_of(model_slug)
+    if mode is not None:
+        speeds = queries.mode_speeds(mode)
+        timed = [
+            (speeds[o.id][0], o)
+            for o in offerings
+            if o.id in speeds and speeds[o.id][1] >= MODE_SPEED_MIN_SAMPLES
+        ]
+        if timed:
+            best = min(timed, key=lambda item: (item[0], item[1].provider_slug))
+            return best[1], best[0]
     stats = queries.offering_stats()
     timed = [
-        (stats[o.id], o)
-        for o in queries.catalog().offerings_of(model_slug)
+        (stats[o.id].generation_p50_ms, o)
+        for o in offerings
         if o.id in stats and stats[o.id].generation_p50_ms is not None
     ]
     if not timed:
         return None
-    best = min(timed, key=lambda item: (item[0].generation_p50_ms, item[1].provider_slug))
+    best = min(timed, key=lambda item: (item[0], item[1].provider_slug))
     return best[1], best[0]
 
 
@@ -234,7 +251,7 @@ def board_rows(board: BoardInfo | None) -> list[BoardRow]:
     rows = []
     for rating in board.ratings:
         cheapest = cheapest_offering(rating.model_slug, board.mode, references)
-        fastest = fastest_offering(rating.model_slug)
+        fastest = fastest_offering(rating.model_slug, board.mode)
         rows.append(
             BoardRow(
                 model=catalog.models[rating.model_slug],
@@ -256,7 +273,7 @@ def board_rows(board: BoardInfo | None) -> list[BoardRow]:
                 cheapest_provider=catalog.providers[cheapest[0].provider_slug]
                 if cheapest
                 else None,
-                fastest_p50_ms=fastest[1].generation_p50_ms if fastest else None,
+                fastest_p50_ms=fastest[1] if fastest else None,
                 fastest_provider=catalog.providers[fastest[0].provider_slug] if fastest else None,
             )
         )

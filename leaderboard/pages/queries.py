@@ -49,6 +49,7 @@ from leaderboard.pages.stats_queries import (
     StatsInfo,
     daily_success,
     latency_distributions,
+    mode_speeds,
     offering_stats,
 )
 
@@ -78,6 +79,7 @@ __all__ = [
     "has_demo_data",
     "latency_distributions",
     "model_generations",
+    "mode_speeds",
     "model_showcase",
     "offering_stats",
     "simulated_offering_ids",

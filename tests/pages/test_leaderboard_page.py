@@ -1,6 +1,7 @@
 """The leaderboard page: the right numbers in the right order, filters, the method note."""
 
 import io
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -166,3 +167,33 @@ def test_edit_boards_price_edits_with_the_reference_image_billed(client):
     assert Decimal(prices["edit"]["seedream-4"]["price_per_image_usd"]) == Decimal("0.03")
     html = client.get("/leaderboard/?mode=edit").content.decode()
     assert "a 1024×1024 output with 1 reference image of 1 MP billed" in text(html)
+
+
+def test_the_speed_column_uses_the_boards_own_mode_where_samples_allow(client):
+    from django.utils import timezone
+
+    from leaderboard.models import BenchSample, Offering
+
+    builders.catalog()
+    for mode in ("t2i", "edit"):
+        board({"flux.2-pro": (1150, 1120, 1180), "seedream-4": (1000, 975, 1025)}, mode=mode)
+    stats("replicate", "flux.2-pro", p50=17157, p95=28771)
+    stats("fal", "flux.2-pro", p50=20666, p95=39388)
+    now = timezone.now()
+    for provider, edit_ms in (("replicate", 30_000), ("fal", 25_000)):
+        offering = Offering.objects.get(provider__slug=provider, image_model__slug="flux.2-pro")
+        for n in range(5):
+            BenchSample.objects.create(
+                offering=offering, mode="edit", status="ok", generation_ms=edit_ms + n,
+                started_at=now - timedelta(hours=n + 1),
+            )  # fmt: skip
+    rows = {}
+    for mode in ("t2i", "edit"):
+        data = client.get(f"/api/leaderboard?mode={mode}").json()
+        rows[mode] = {row["model"]: row for row in data["models"]}
+    # Text to image: no t2i samples, so the offerings' overall stats (Replicate fastest).
+    assert rows["t2i"]["flux.2-pro"]["p50_generation_ms"] == 17157
+    assert rows["t2i"]["flux.2-pro"]["fastest_provider"] == "replicate"
+    # Editing: five edits each, and fal's are the faster.
+    assert rows["edit"]["flux.2-pro"]["p50_generation_ms"] == 25002
+    assert rows["edit"]["flux.2-pro"]["fastest_provider"] == "fal"
