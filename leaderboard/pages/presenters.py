@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from bench.pricing import PricingError, request_cost_usd
 from bench.stats import fastest_sentence
+from leaderboard.arena.pool import SIMULATED_PROVIDER
 from leaderboard.models import ArenaMode, RatingWindow, SampleStatus
 from leaderboard.pages import queries
 from leaderboard.pages.board_queries import BoardInfo, Tally
@@ -542,11 +543,17 @@ def home_context() -> dict:
         "arenas": arenas,
         "fastest": fastest,
         "models": catalog_rows(),
-        "provider_count": len(catalog.public_providers()),
+        "provider_count": _provider_count(live),
         "challenge_count": sum(1 for c in catalog.challenges.values() if c.is_active),
         "snapshot": current_snapshot(),
         "has_demo": queries.has_demo_data(),
     }
+
+
+def _provider_count(live: list[OfferingInfo]) -> int:
+    """Providers that serve a model today; the simulated one counts only when it is alone."""
+    serving = {o.provider_slug for o in live}
+    return len(serving - {SIMULATED_PROVIDER}) or len(serving)
 
 
 def catalog_rows() -> list[dict]:

@@ -92,7 +92,7 @@ def test_the_demo_times_every_provider_says_its_data_are_simulated_and_ranks_by_
         if REAL.search(text)
     }
     assert calls_real == {}
-    assert "benchmarks the 4 providers" in visible_text(pages["/"])
+    assert "benchmarks the 3 providers" in visible_text(pages["/"])  # OpenAI serves none live
     price = {
         mode: next(
             Decimal(row["price_per_image_usd"])
