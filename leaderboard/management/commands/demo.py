@@ -43,8 +43,8 @@ SIMULATOR_PROFILE = FIXTURES_DIR / "simulator_demo_profile.json"
 # and a key the operator has set for real runs must never be sent by the demo.
 DEMO_KEY = "demo-simulator-not-a-key"
 SIMULATED_PROVIDER = "simulated"
-# Challenges per mode the named providers' offerings are timed on (repeat times each).
-PROVIDER_CHALLENGES = {ArenaMode.TEXT_TO_IMAGE: 4, ArenaMode.EDIT: 2}
+# Challenges per mode the named providers' offerings are timed on (once each).
+PROVIDER_CHALLENGES = {ArenaMode.TEXT_TO_IMAGE: 5, ArenaMode.EDIT: 3}
 
 
 class Command(BaseCommand):
@@ -135,8 +135,8 @@ def benchmark_every_offering(*, repeat: int) -> list:
     variable holds DEMO_KEY, so each offering is timed through its own adapter and
     protocol, and nothing leaves the machine. Two runs keep the demo quick: the
     simulated provider's offerings on every challenge (their images fill the arena),
-    then the named providers' offerings on a few challenges per mode (enough samples
-    for their tables and a showcase image each). Returns both runs' summaries.
+    then the named providers' offerings once on a few challenges per mode (enough
+    samples for their tables, and a showcase image each). Returns both runs' summaries.
     """
     from bench.runner import run_benchmark
     from bench.simulator import serve_in_thread
@@ -156,8 +156,11 @@ def benchmark_every_offering(*, repeat: int) -> list:
         .order_by("slug")
         .values_list("slug", flat=True)[:count]
     ]
-    selections = [([SIMULATED_PROVIDER] if SIMULATED_PROVIDER in serving else [], None)]
-    selections.append((named, sample))
+    # (offerings, challenges, rounds): one round for the named providers, so each of their
+    # images is a showcase image and the arena's pool stays the simulated provider's (more
+    # hidden images would only add near-look-alike placeholders to guard against).
+    selections = [([SIMULATED_PROVIDER] if SIMULATED_PROVIDER in serving else [], None, repeat)]
+    selections.append((named, sample, 1))
     with serve_in_thread(port=0, profile=demo_profile()) as simulator_url:
         return [
             run_benchmark(
@@ -166,12 +169,12 @@ def benchmark_every_offering(*, repeat: int) -> list:
                 suite="quick",
                 offerings=offerings,
                 challenges=challenges,
-                repeat=repeat,
+                repeat=rounds,
                 concurrency=64,
                 base_url_overrides={p.slug: simulator_url for p in providers},
                 progress_stream=io.StringIO(),
                 environ=environ,
             )
-            for offerings, challenges in selections
+            for offerings, challenges, rounds in selections
             if offerings
         ]
