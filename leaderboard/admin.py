@@ -88,6 +88,8 @@ class OfferingAdmin(admin.ModelAdmin):
         "provider_model_id",
         "endpoint_kind",
         "price_per_image_usd",
+        "price_is_estimated",
+        "price_checked_on",
         "is_active",
     ]
     list_filter = ["provider", "endpoint_kind", "is_active", "image_model__vendor"]

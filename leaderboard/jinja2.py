@@ -75,10 +75,26 @@ def when(value):
     return str(value)
 
 
+def demo_data_exists() -> bool:
+    """Whether the base template shows the demo notice: any simulated data on the site.
+
+    One cached query (`queries.has_demo_data`); an error page rendered while the
+    database is down shows no notice rather than failing itself.
+    """
+    from django.db import DatabaseError
+
+    from leaderboard.pages import queries
+
+    try:
+        return queries.has_demo_data()
+    except DatabaseError:
+        return False
+
+
 def environment(**options):
     options.setdefault("autoescape", select_autoescape(default=True))
     env = Environment(**options)
-    env.globals.update(static=static, url=url)
+    env.globals.update(static=static, url=url, demo_data_exists=demo_data_exists)
     env.filters.update(
         usd=usd, money=money, ms=ms, seconds=seconds, percent=percent, rating=rating,
         thousands=thousands, when=when, number=number,

@@ -34,6 +34,12 @@ def public_generations(now: datetime | None = None) -> Q:
     return Q(pool=SHOWCASE) | Q(pool=RETIRED, retired_at__lte=_published_retirement_cutoff(now))
 
 
+def showcase_generations() -> Q:
+    """A filter on Generation: showcase images only, drawn for the pages and never served
+    by the arena (a model page's hero shows nothing else, not even retired arena images)."""
+    return Q(pool=SHOWCASE)
+
+
 def may_show_publicly(generation, now: datetime | None = None) -> bool:
     """True when `generation` (a Generation) may appear on a public page or API."""
     if generation.pool == SHOWCASE:

@@ -180,6 +180,8 @@ def build_leaderboard(
             ci_low=row.ci_low,
             ci_high=row.ci_high,
             rank=row.rank,
+            rank_best=row.rank_best,
+            rank_worst=row.rank_worst,
             votes=row.votes,
             wins=row.wins,
             losses=row.losses,

@@ -150,3 +150,39 @@ class Profile:
             return self.models[model_id]
         app_id = "/".join(model_id.split("/")[:2])
         return self.models.get(app_id, self.default)
+
+
+# --- per-provider demo profiles ---------------------------------------------------------
+
+
+def expand_provider_profiles(data: dict, offerings) -> dict:
+    """A profile whose ``models`` also hold an entry for every offering's model ids.
+
+    ``data["providers"]`` maps a provider slug to a model entry (queue, transfer,
+    failures, ...) plus ``processing_factor``; ``data["processing_ms"]`` maps a model
+    slug to its median processing time. ``offerings`` yields ``(provider_slug,
+    model_slug, model_ids)``. Each id gets its provider's entry with processing
+    ``median = processing_ms[model] * processing_factor`` (edit ids, ending in
+    ``edit``, 1.3 times that). Ids the data already name in ``models`` are kept, so a
+    hand-written entry wins. Providers without an entry are left to ``default``.
+    """
+    providers = data.get("providers", {})
+    medians = data.get("processing_ms", {})
+    models = dict(data.get("models", {}))
+    for provider_slug, model_slug, model_ids in offerings:
+        entry = providers.get(provider_slug)
+        if entry is None:
+            continue
+        entry = dict(entry)
+        factor = float(entry.pop("processing_factor", 1.0))
+        sigma = float(entry.pop("processing_sigma", 0.35))
+        base_ms = float(medians.get(model_slug, 1000.0)) * factor
+        for model_id in model_ids:
+            if not model_id or model_id in models:
+                continue
+            edit = 1.3 if model_id.rstrip("/").endswith("edit") else 1.0
+            models[model_id] = {
+                **entry,
+                "processing_ms": {"median": round(base_ms * edit), "sigma": sigma},
+            }
+    return {**data, "models": models}

@@ -29,6 +29,9 @@ class BenchRun(models.Model):
     # `bench run --shard K/N --region NAME`: which part of the plan, measured from where.
     shard = models.CharField(max_length=20, blank=True, db_default="")
     region = models.CharField(max_length=40, blank=True, db_default="")
+    # Set by `manage.py demo`: every answer came from the loopback simulator, whatever
+    # provider the offerings name. db_default: bench/store.py inserts runs without it.
+    is_simulated = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-started_at"]

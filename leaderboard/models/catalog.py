@@ -166,6 +166,17 @@ class Offering(models.Model):
     )
     max_reference_images = models.PositiveSmallIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    price_source_url = models.URLField(
+        max_length=500, blank=True, help_text="Where the pricing rule was read"
+    )
+    price_checked_on = models.DateField(
+        null=True, blank=True, help_text="When the price was last checked against the source"
+    )
+    price_is_estimated = models.BooleanField(
+        default=False,
+        help_text="The rule comes from a secondary source or an estimate, not the provider's "
+        "own price page: the pages say 'estimated'",
+    )
 
     class Meta:
         ordering = ["image_model__name", "provider__name"]

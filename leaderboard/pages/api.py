@@ -27,6 +27,7 @@ from leaderboard.pages.params import BadQuery, BoardQuery, board_query
 
 LEADERBOARD_COLUMNS = [
     "rank",
+    "rank_best",
     "rank_worst",
     "model",
     "name",
@@ -159,6 +160,7 @@ def leaderboard_payload(query: BoardQuery) -> dict:
 def _board_row(row: presenters.BoardRow, frontiers: dict) -> dict:
     return {
         "rank": row.rank,
+        "rank_best": row.rank_best,
         "rank_worst": row.rank_worst,
         "model": row.model.slug,
         "name": row.model.name,
@@ -320,6 +322,8 @@ def model_payload(slug: str) -> dict:
                 "category": category or None,
                 "window": window,
                 "rank": rating.rank,
+                "rank_best": rating.rank_best,
+                "rank_worst": rating.rank_worst,
                 "of": len(board.rated),
                 "rating": _round(rating.rating, 2),
                 "ci_low": _round(rating.ci_low, 2),
@@ -344,6 +348,9 @@ def model_payload(slug: str) -> dict:
                 "price_per_image_usd": offering.price_per_image_usd,
                 "pricing": offering.pricing,
                 "pricing_notes": pricing_notes(offering.pricing_rule),
+                "price_source_url": offering.price_source_url or None,
+                "price_checked_on": offering.price_checked_on,
+                "price_is_estimated": offering.price_is_estimated,
                 "sizes": offering.size_rules.to_json() if offering.size_rules else None,
             }
         )

@@ -9,7 +9,15 @@ from datetime import datetime
 from django.db.models import Count
 
 from leaderboard.arena.pool import SIMULATED_PROVIDER
-from leaderboard.models import Leaderboard, OfferingStats, Rating, Vote
+from leaderboard.models import (
+    BenchRun,
+    BenchSample,
+    Leaderboard,
+    Offering,
+    OfferingStats,
+    Rating,
+    Vote,
+)
 from leaderboard.pages.cache import cached, current_snapshot
 from leaderboard.pages.catalog_queries import catalog
 
@@ -21,6 +29,8 @@ class RatingInfo:
     ci_low: float | None
     ci_high: float | None
     rank: int | None
+    rank_best: int | None
+    rank_worst: int | None
     votes: int
     wins: int
     losses: int
@@ -92,8 +102,14 @@ def vote_tallies() -> list[Tally]:
 
 
 def has_demo_data() -> bool:
-    """Whether demo votes or simulated-provider stats are on show (pages then say so)."""
+    """Whether any simulated data exist: demo votes, a run the simulator answered, or
+    the simulated provider's stats. Every page then carries the demo notice."""
     return cached("has-demo", _load_has_demo)
+
+
+def simulated_offering_ids() -> frozenset[int]:
+    """Offerings whose samples came from the simulator (provider rows say "simulated")."""
+    return cached("simulated-offerings", _load_simulated_offering_ids)
 
 
 def _load_boards() -> dict[tuple[str, str, str], BoardInfo]:
@@ -124,6 +140,8 @@ def _load_boards() -> dict[tuple[str, str, str], BoardInfo]:
                     ci_low=r.ci_low,
                     ci_high=r.ci_high,
                     rank=r.rank,
+                    rank_best=r.rank_best,
+                    rank_worst=r.rank_worst,
                     votes=r.votes,
                     wins=r.wins,
                     losses=r.losses,
@@ -179,7 +197,15 @@ def _load_vote_tallies() -> list[Tally]:
 def _load_has_demo() -> bool:
     return (
         Vote.objects.filter(is_demo=True).exists()
+        or BenchRun.objects.filter(is_simulated=True).exists()
         or OfferingStats.objects.filter(
             is_current=True, offering__provider__slug=SIMULATED_PROVIDER
         ).exists()
     )
+
+
+def _load_simulated_offering_ids() -> frozenset[int]:
+    runs = list(BenchRun.objects.filter(is_simulated=True).values_list("id", flat=True))
+    answered = BenchSample.objects.filter(run_id__in=runs).values_list("offering_id", flat=True)
+    own = Offering.objects.filter(provider__slug=SIMULATED_PROVIDER).values_list("id", flat=True)
+    return frozenset(answered.distinct()) | frozenset(own)

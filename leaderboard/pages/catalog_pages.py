@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.conf import settings
+
 from leaderboard.models import ArenaMode
 from leaderboard.pages import queries
 from leaderboard.pages.params import BadQuery
@@ -21,6 +23,15 @@ from leaderboard.pages.presenters import (
 from leaderboard.pages.regions import provider_regions
 
 
+def methodology_context() -> dict:
+    """The settings the "How we measure" page quotes, so the page follows them."""
+    return {
+        "flag_min_votes": settings.ARENA_FLAG_MIN_VOTES,
+        "flagged_share": settings.ARENA_FLAGGED_SHARE_PERCENT,
+        "min_vote_ms": settings.ARENA_MIN_VOTE_MS,
+    }
+
+
 def models_index_context() -> dict:
     return {"models": catalog_rows()}
 
@@ -29,7 +40,7 @@ def providers_index_context() -> dict:
     catalog = queries.catalog()
     stats = queries.offering_stats()
     providers = []
-    for provider in catalog.providers.values():
+    for provider in catalog.public_providers():
         offerings = catalog.offerings_by(provider.slug)
         provider_stats = [stats[o.id] for o in offerings if o.id in stats]
         requests = sum(s.sample_count for s in provider_stats)

@@ -11,6 +11,7 @@ from django.core.files.storage import default_storage
 
 from bench.pricing import PricingError, PricingRule, price_per_image_usd
 from bench.sizes import SizeRules, SizeRulesError
+from leaderboard.arena.pool import SIMULATED_PROVIDER
 from leaderboard.models import (
     ArenaMode,
     Category,
@@ -74,6 +75,9 @@ class OfferingInfo:
     max_reference_images: int
     is_active: bool
     price_per_image_usd: Decimal | None
+    price_source_url: str = ""
+    price_checked_on: date | None = None
+    price_is_estimated: bool = False
 
     @property
     def key(self) -> str:
@@ -134,11 +138,21 @@ class Catalog:
     challenge_slugs_by_id: dict[int, str] = field(default_factory=dict)
 
     def offerings_of(self, model_slug: str, *, active_only: bool = True) -> list[OfferingInfo]:
-        return [
-            o
-            for o in self.offerings.values()
-            if o.model_slug == model_slug and (not active_only or self.is_live(o))
+        """The model's offerings; with `active_only` the live ones a visitor is shown,
+        where the simulated provider appears only when nothing else serves the model."""
+        if not active_only:
+            return [o for o in self.offerings.values() if o.model_slug == model_slug]
+        live = [
+            o for o in self.offerings.values() if o.model_slug == model_slug and self.is_live(o)
         ]
+        named = [o for o in live if o.provider_slug != SIMULATED_PROVIDER]
+        return named or live
+
+    def public_providers(self) -> list[ProviderInfo]:
+        """Active providers for the public pages: the simulated one only when it is alone."""
+        active = [p for p in self.providers.values() if p.is_active]
+        named = [p for p in active if p.slug != SIMULATED_PROVIDER]
+        return named or active
 
     def offerings_by(self, provider_slug: str) -> list[OfferingInfo]:
         return [o for o in self.offerings.values() if o.provider_slug == provider_slug]
@@ -204,6 +218,9 @@ def _load_catalog() -> Catalog:
             max_reference_images=o.max_reference_images,
             is_active=o.is_active,
             price_per_image_usd=_price(o.pricing),
+            price_source_url=o.price_source_url,
+            price_checked_on=o.price_checked_on,
+            price_is_estimated=o.price_is_estimated,
         )
         for o in Offering.objects.select_related("image_model", "provider").order_by(
             "image_model__name", "provider__name"

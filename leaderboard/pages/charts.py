@@ -512,6 +512,11 @@ def _legend_handles(has_highlight: bool, has_provisional: bool) -> list:
 
 
 def _date_axis(ax) -> None:
+    # Span only the data's dates: with one day of data matplotlib's default spans years.
+    days = [x for line in ax.get_lines() for x in mdates.date2num(line.get_xdata())]
+    if days:
+        pad = max(0.5, (max(days) - min(days)) * 0.03)
+        ax.set_xlim(min(days) - pad, max(days) + pad)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=7)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))

@@ -11,7 +11,7 @@ from django.db.models import Q
 
 from leaderboard.models import Generation
 from leaderboard.pages.cache import cached
-from leaderboard.publication import public_generations
+from leaderboard.publication import public_generations, showcase_generations
 
 GALLERY_SCAN_LIMIT = 500
 
@@ -33,6 +33,17 @@ def model_generations(model_slug: str) -> list[GenerationInfo]:
     return cached(
         "model-generations",
         lambda: _load_generations(Q(offering__image_model__slug=model_slug)),
+        model_slug,
+    )
+
+
+def model_showcase(model_slug: str) -> list[GenerationInfo]:
+    """The model's showcase images only (never an arena image, even a retired one)."""
+    return cached(
+        "model-showcase",
+        lambda: _load_generations(
+            Q(offering__image_model__slug=model_slug) & showcase_generations()
+        ),
         model_slug,
     )
 

@@ -14,6 +14,7 @@ from bench.pricing import PricingError, format_usd, pricing_notes, request_cost_
 from bench.sizes import size_table
 from leaderboard.models import ArenaMode
 from leaderboard.pages import queries
+from leaderboard.pages.hero import hero_of
 from leaderboard.pages.landscape import METRICS, build_landscape
 from leaderboard.pages.parameter_reference import parameter_reference
 from leaderboard.pages.params import BadQuery, BoardQuery
@@ -39,6 +40,8 @@ TOP_MATCHUPS = 10
 HISTORY_TABLE_POINTS = 12
 CDF_TABLE_QUANTILES = (0.10, 0.25, 0.50, 0.75, 0.90, 0.95, 0.99)
 EDIT_EXAMPLE_REFERENCES = 2
+# "Best for" names a category only with this many votes behind the model's rating.
+BEST_FOR_MIN_VOTES = 50
 
 
 def model_context(slug: str, *, api_base: str) -> dict:
@@ -71,6 +74,7 @@ def model_context(slug: str, *, api_base: str) -> dict:
         "matchups": head_to_heads(slug)[:TOP_MATCHUPS],
         "best_for": best_for,
         "gallery": _gallery(model),
+        "hero": hero_of(model),
         "has_demo": queries.has_demo_data(),
     }
     context["faq"] = _faq(context)
@@ -99,6 +103,7 @@ def _performance(model, providers) -> dict:
         "fastest": timed[0] if timed else None,
         "fastest_ttfb": fastest_ttfb,
         "requests": requests,
+        "simulated_requests": sum(row.stats.sample_count for row in measured if row.is_simulated),
         "gateway_requests": sum(row.stats.gateway_sample_count for row in measured),
         "success_rate": successes / requests if requests else None,
         "window_days": max((row.stats.window_days for row in measured), default=30),
@@ -144,9 +149,14 @@ def _pricing(model, live) -> dict:
         summary = (
             f"{model.name} is available from {count} provider{'s' if count != 1 else ''}, "
             f"with per-image pricing starting at {format_usd(first['price'])} "
-            f"through {first['provider'].name}."
+            f"through {first['provider'].name}"
+            + (" (estimated)." if first["offering"].price_is_estimated else ".")
         )
-    return {"entries": entries, "summary": summary}
+    return {
+        "entries": entries,
+        "summary": summary,
+        "has_estimates": any(e["offering"].price_is_estimated for e in entries),
+    }
 
 
 def _cost_examples(model, offering) -> list[tuple[str, object]]:
@@ -227,6 +237,8 @@ def _standing(board, model_slug: str) -> dict | None:
         return None
     return {
         "rank": rating.rank,
+        "rank_best": rating.rank_best,
+        "rank_worst": rating.rank_worst,
         "of": len(board.rated),
         "rating": rating.rating,
         "ci_low": rating.ci_low,
@@ -290,10 +302,33 @@ def _benchmarks(model) -> dict:
                 f"Line chart of {model.name}'s online Elo rating over time, one line per arena. "
                 "The table below lists sampled values."
             ),
+            caption=_history_caption(arenas),
         )
         if history
         else None,
     }
+
+
+def _history_caption(arenas) -> str:
+    """Why the line's last point is not the rating the page shows, when it is not."""
+    gaps = []
+    for arena in arenas:
+        standing = arena["all"]
+        if not standing or not standing["history"] or standing["rating"] is None:
+            continue
+        last = standing["history"][-1][1]
+        if round(last) != round(standing["rating"]):
+            gaps.append(
+                f"the {arena['phrase']} line ends at {last:.0f}, the current rating is "
+                f"{standing['rating']:.0f}"
+            )
+    if not gaps:
+        return "The lines replay the votes through online Elo in the order they were cast."
+    return (
+        "The lines replay the votes through online Elo in the order they were cast; the "
+        "ratings on this page are the Bradley-Terry fit of all votes at once, which does not "
+        "depend on their order, so the two differ (" + "; ".join(gaps) + ")."
+    )
 
 
 def _sample_points(points, count: int) -> list:
@@ -378,6 +413,8 @@ def _competition(model) -> list[dict]:
 
 
 def _best_for(model) -> dict:
+    """Category boards with the model; "best for" only where it is first by rating with
+    BEST_FOR_MIN_VOTES votes, "clearly best" where its interval clears every other's."""
     catalog = queries.catalog()
     entries = []
     for (mode, category, window), board in queries.boards().items():
@@ -386,47 +423,57 @@ def _best_for(model) -> dict:
         rating = board.rating_of(model.slug)
         if rating is None or rating.rating is None:
             continue
+        others = [r for r in board.rated if r.model_slug != model.slug]
         entries.append(
             {
                 "mode_label": MODE_LABELS[mode],
                 "mode": mode,
                 "category": catalog.categories[category],
                 "rank": rating.rank,
-                # Place by rating alone: separates models that share a confident rank.
-                "position": 1 + sum(1 for r in board.rated if r.rating > rating.rating),
+                "rank_best": rating.rank_best,
+                "rank_worst": rating.rank_worst,
                 "of": len(board.rated),
                 "win_rate": rating.win_rate,
                 "rating": rating.rating,
                 "votes": rating.votes,
                 "is_provisional": rating.is_provisional,
+                "is_best": rating.rank == 1 and rating.votes >= BEST_FOR_MIN_VOTES,
+                "is_clearly_best": is_clearly_best(rating, others),
                 "url": board_links(BoardQuery(mode=mode, category=category))["page"],
             }
         )
     entries.sort(
-        key=lambda e: (
-            e["rank"],
-            e["position"],
-            -(e["win_rate"] or 0),
-            e["category"].name,
-            e["mode"],
-        )
+        key=lambda e: (e["rank"] or 10**6, -(e["win_rate"] or 0), e["category"].name, e["mode"])
     )
-    sentence = None
-    if entries:
-        best = [
-            f"{e['category'].name} ({MODE_PHRASES[e['mode']]}, #{e['rank']} of {e['of']}"
-            f" with a {e['win_rate'] * 100:.0f}% win rate"
-            + (", provisional)" if e["is_provisional"] else ")")
-            for e in entries[:3]
-        ]
-        sentence = f"{model.name} ranks highest for " + _join(best) + "."
-        if len(entries) > 3:
-            worst = entries[-1]
-            sentence += (
-                f" Its lowest placing is in {worst['category'].name} "
-                f"({MODE_PHRASES[worst['mode']]}, #{worst['rank']} of {worst['of']})."
-            )
-    return {"entries": entries, "sentence": sentence}
+    best = [e for e in entries if e["is_best"]]
+    return {"entries": entries, "best": best, "sentence": _best_for_sentence(model, best)}
+
+
+def is_clearly_best(rating, others) -> bool:
+    """The model's lower bound is above every other rated model's upper bound."""
+    if rating.ci_low is None or not others:
+        return False
+    return all(o.ci_high is not None and rating.ci_low > o.ci_high for o in others)
+
+
+def _best_for_sentence(model, best: list[dict]) -> str:
+    if not best:
+        return (
+            f"{model.name} is not first by rating, with at least {BEST_FOR_MIN_VOTES} votes, "
+            "in any use-case category."
+        )
+    parts = [
+        f"{e['category'].name} ({MODE_PHRASES[e['mode']]}, "
+        + (
+            "clearly best: its whole 95% interval lies above every other model's)"
+            if e["is_clearly_best"]
+            else f"first by rating, though it could rank {e['rank_best']}–{e['rank_worst']})"
+            if e["rank_worst"] and e["rank_worst"] > 1
+            else "first by rating)"
+        )
+        for e in best
+    ]
+    return f"{model.name} is first by rating in " + _join(parts) + "."
 
 
 def _gallery(model) -> dict:
@@ -460,9 +507,11 @@ def _faq(context: dict) -> list[tuple[str, str]]:
         )
         if len(pricing) > 1 and max(prices) != min(prices):
             answer += f"; across {len(pricing)} providers it costs up to {format_usd(max(prices))}"
+        is_estimated = first["offering"].price_is_estimated
+        estimated = ", estimated from secondary sources" if is_estimated else ""
         answer += (
-            ". Every price is computed from the provider's published pricing rule "
-            f"({first['notes'][0].lower()} at {first['provider'].name})."
+            ". Every price is computed from the provider's pricing rule "
+            f"({first['notes'][0].lower()} at {first['provider'].name}{estimated})."
         )
         faq.append((f"How much does {name} cost?", answer))
     faq.append(

@@ -9,17 +9,19 @@ come from one place.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from bench.pricing import PricingError, request_cost_usd
 from bench.stats import fastest_sentence
+from leaderboard.arena.pool import SIMULATED_PROVIDER
 from leaderboard.models import ArenaMode, RatingWindow, SampleStatus
 from leaderboard.pages import queries
-from leaderboard.pages.board_queries import BoardInfo, RatingInfo, Tally
+from leaderboard.pages.board_queries import BoardInfo, Tally
 from leaderboard.pages.cache import current_snapshot
 from leaderboard.pages.catalog_queries import ChallengeInfo, ModelInfo, OfferingInfo, ProviderInfo
 from leaderboard.pages.landscape import METRICS, Landscape, build_landscape
@@ -33,6 +35,8 @@ FAILURE_CLASSES = [
     s for s in SampleStatus.values if s not in (SampleStatus.OK, SampleStatus.SKIPPED)
 ]
 HOME_BOARD_ROWS = 10
+# A board's speed column uses its own mode's requests once an offering has this many.
+MODE_SPEED_MIN_SAMPLES = 5
 MATCHUP_CHALLENGES_SHOWN = 3
 
 
@@ -45,6 +49,7 @@ class BoardRow:
     ci_low: float | None
     ci_high: float | None
     rank: int | None
+    rank_best: int | None
     rank_worst: int | None
     votes: int
     wins: int
@@ -61,7 +66,11 @@ class BoardRow:
 
     @property
     def has_rank_range(self) -> bool:
-        return self.rank is not None and self.rank_worst is not None and self.rank_worst > self.rank
+        return (
+            self.rank_best is not None
+            and self.rank_worst is not None
+            and self.rank_worst > self.rank_best
+        )
 
 
 @dataclass(frozen=True)
@@ -74,6 +83,7 @@ class OfferingRow:
     provider: ProviderInfo
     stats: StatsInfo | None
     is_live: bool
+    is_simulated: bool = False  # its numbers came from the loopback simulator
 
     @property
     def failure_shares(self) -> dict[str, tuple[int, float]]:
@@ -161,14 +171,24 @@ class ChartView:
 # Shared rows ---------------------------------------------------------------------------
 
 
-def cheapest_offering(model_slug: str) -> tuple[OfferingInfo, Decimal] | None:
-    """The live offering with the lowest 1024×1024 price (ties: provider name)."""
+def cheapest_offering(
+    model_slug: str, mode: str = ArenaMode.TEXT_TO_IMAGE, references: int = 1
+) -> tuple[OfferingInfo, Decimal] | None:
+    """The live offering with the lowest price in `mode` (ties: provider name).
+
+    Text to image: a 1024×1024 request. Editing: the edit price, `references` 1 MP
+    reference images billed with the 1024×1024 output (`edit_price_usd`), among the
+    offerings that take reference images.
+    """
     catalog = queries.catalog()
-    priced = [o for o in catalog.offerings_of(model_slug) if o.price_per_image_usd is not None]
+    offerings = catalog.offerings_of(model_slug)
+    if mode == ArenaMode.EDIT:
+        offerings = [o for o in offerings if o.max_reference_images > 0] or offerings
+    priced = [(o, mode_price_usd(o, mode, references)) for o in offerings]
+    priced = [(o, price) for o, price in priced if price is not None]
     if not priced:
         return None
-    offering = min(priced, key=lambda o: price_order(o, catalog))
-    return offering, offering.price_per_image_usd
+    return min(priced, key=lambda item: (item[1], price_order(item[0], catalog)[1]))
 
 
 def price_order(offering: OfferingInfo, catalog) -> tuple:
@@ -176,17 +196,57 @@ def price_order(offering: OfferingInfo, catalog) -> tuple:
     return (offering.price_per_image_usd, catalog.providers[offering.provider_slug].name.casefold())
 
 
-def fastest_offering(model_slug: str) -> tuple[OfferingInfo, StatsInfo] | None:
-    """The live offering with the lowest p50 generation time among those with successes."""
+def mode_price_usd(offering: OfferingInfo, mode: str, references: int = 1) -> Decimal | None:
+    """The offering's price per image in `mode`: see `cheapest_offering`."""
+    if mode != ArenaMode.EDIT:
+        return offering.price_per_image_usd
+    try:
+        return request_cost_usd(offering.pricing_rule, 1024, 1024, [(1024, 1024)] * references)
+    except PricingError:
+        return None
+
+
+def edit_references(category_slug: str | None) -> int:
+    """Reference images an edit price bills on a board: the most common number among the
+    board's active edit challenges (ties: the larger), at least one."""
+    counts = Counter(
+        len(c.references)
+        for c in queries.catalog().challenges.values()
+        if c.mode == ArenaMode.EDIT
+        and c.is_active
+        and (category_slug is None or c.category_slug == category_slug)
+    )
+    if not counts:
+        return 1
+    return max(1, max(counts, key=lambda n: (counts[n], n)))
+
+
+def fastest_offering(model_slug: str, mode: str | None = None) -> tuple[OfferingInfo, float] | None:
+    """The live offering with the lowest p50 generation time (ms) among those with successes.
+
+    With `mode`, the median of that mode's requests, for offerings with at least
+    MODE_SPEED_MIN_SAMPLES of them; when none has as many, every request counts.
+    """
+    offerings = queries.catalog().offerings_of(model_slug)
+    if mode is not None:
+        speeds = queries.mode_speeds(mode)
+        timed = [
+            (speeds[o.id][0], o)
+            for o in offerings
+            if o.id in speeds and speeds[o.id][1] >= MODE_SPEED_MIN_SAMPLES
+        ]
+        if timed:
+            best = min(timed, key=lambda item: (item[0], item[1].provider_slug))
+            return best[1], best[0]
     stats = queries.offering_stats()
     timed = [
-        (stats[o.id], o)
-        for o in queries.catalog().offerings_of(model_slug)
+        (stats[o.id].generation_p50_ms, o)
+        for o in offerings
         if o.id in stats and stats[o.id].generation_p50_ms is not None
     ]
     if not timed:
         return None
-    best = min(timed, key=lambda item: (item[0].generation_p50_ms, item[1].provider_slug))
+    best = min(timed, key=lambda item: (item[0], item[1].provider_slug))
     return best[1], best[0]
 
 
@@ -195,11 +255,11 @@ def board_rows(board: BoardInfo | None) -> list[BoardRow]:
     if board is None:
         return []
     catalog = queries.catalog()
-    rated = board.rated
+    references = edit_references(board.category_slug)
     rows = []
     for rating in board.ratings:
-        cheapest = cheapest_offering(rating.model_slug)
-        fastest = fastest_offering(rating.model_slug)
+        cheapest = cheapest_offering(rating.model_slug, board.mode, references)
+        fastest = fastest_offering(rating.model_slug, board.mode)
         rows.append(
             BoardRow(
                 model=catalog.models[rating.model_slug],
@@ -207,7 +267,8 @@ def board_rows(board: BoardInfo | None) -> list[BoardRow]:
                 ci_low=rating.ci_low,
                 ci_high=rating.ci_high,
                 rank=rating.rank,
-                rank_worst=_worst_rank(rating, rated),
+                rank_best=rating.rank_best,
+                rank_worst=rating.rank_worst,
                 votes=rating.votes,
                 wins=rating.wins,
                 losses=rating.losses,
@@ -220,26 +281,18 @@ def board_rows(board: BoardInfo | None) -> list[BoardRow]:
                 cheapest_provider=catalog.providers[cheapest[0].provider_slug]
                 if cheapest
                 else None,
-                fastest_p50_ms=fastest[1].generation_p50_ms if fastest else None,
+                fastest_p50_ms=fastest[1] if fastest else None,
                 fastest_provider=catalog.providers[fastest[0].provider_slug] if fastest else None,
             )
         )
     return rows
 
 
-def _worst_rank(rating: RatingInfo, rated: list[RatingInfo]) -> int | None:
-    # The rank is 1 + the models better with confidence; the worst rank it could hold is
-    # the number of models minus those confidently worse (upper bound below its lower).
-    if rating.rating is None or rating.ci_low is None:
-        return None
-    worse = sum(1 for other in rated if other.ci_high is not None and other.ci_high < rating.ci_low)
-    return len(rated) - worse
-
-
 def offering_rows(offerings: list[OfferingInfo]) -> list[OfferingRow]:
     """Offerings ranked by p50 generation time; those without a timing come last, unranked."""
     catalog = queries.catalog()
     stats = queries.offering_stats()
+    simulated = queries.simulated_offering_ids()
 
     def speed(offering: OfferingInfo):
         p50 = stats[offering.id].generation_p50_ms if offering.id in stats else None
@@ -258,6 +311,7 @@ def offering_rows(offerings: list[OfferingInfo]) -> list[OfferingRow]:
                 provider=catalog.providers[offering.provider_slug],
                 stats=row_stats,
                 is_live=catalog.is_live(offering),
+                is_simulated=offering.id in simulated,
             )
         )
     return rows
@@ -363,6 +417,12 @@ def landscape_chart(
         caption += (
             f" Not plotted (no {metric['column'].lower()} yet): {', '.join(landscape.left_out)}."
         )
+    if landscape.metric == "cost" and query.mode == ArenaMode.EDIT:
+        references = edit_references(query.category)
+        caption += (
+            f" Prices are edit prices: a 1024×1024 output with {references} reference "
+            f"image{'s' if references != 1 else ''} of 1 MP billed."
+        )
     params = {"mode": query.mode, "category": query.category, "window": query.window}
     if highlight is not None:
         params["highlight"] = highlight.slug
@@ -411,6 +471,7 @@ def leaderboard_context(query: BoardQuery) -> dict:
         "export_url": reverse("export-votes", kwargs={"mode": query.mode}),
         "recompute": _recompute_commands(query, board),
         "has_demo": queries.has_demo_data(),
+        "edit_references": edit_references(query.category),
     }
 
 
@@ -483,17 +544,23 @@ def home_context() -> dict:
                 else [],
             }
         )
-    live = [o for o in catalog.offerings.values() if catalog.is_live(o)]
+    live = [o for slug in catalog.models for o in catalog.offerings_of(slug)]
     fastest = [row for row in offering_rows(live) if row.rank is not None][:5]
     return {
         "arenas": arenas,
         "fastest": fastest,
         "models": catalog_rows(),
-        "provider_count": sum(1 for p in catalog.providers.values() if p.is_active),
+        "provider_count": _provider_count(live),
         "challenge_count": sum(1 for c in catalog.challenges.values() if c.is_active),
         "snapshot": current_snapshot(),
         "has_demo": queries.has_demo_data(),
     }
+
+
+def _provider_count(live: list[OfferingInfo]) -> int:
+    """Providers that serve a model today; the simulated one counts only when it is alone."""
+    serving = {o.provider_slug for o in live}
+    return len(serving - {SIMULATED_PROVIDER}) or len(serving)
 
 
 def catalog_rows() -> list[dict]:

@@ -20,6 +20,7 @@ from leaderboard.pages.board_queries import (
     Tally,
     boards,
     has_demo_data,
+    simulated_offering_ids,
     vote_tallies,
 )
 from leaderboard.pages.catalog_queries import (
@@ -38,6 +39,7 @@ from leaderboard.pages.gallery_queries import (
     GenerationInfo,
     challenge_generations,
     model_generations,
+    model_showcase,
 )
 from leaderboard.pages.stats_queries import (
     CDF_QUANTILES,
@@ -47,6 +49,7 @@ from leaderboard.pages.stats_queries import (
     StatsInfo,
     daily_success,
     latency_distributions,
+    mode_speeds,
     offering_stats,
 )
 
@@ -76,6 +79,9 @@ __all__ = [
     "has_demo_data",
     "latency_distributions",
     "model_generations",
+    "mode_speeds",
+    "model_showcase",
     "offering_stats",
+    "simulated_offering_ids",
     "vote_tallies",
 ]

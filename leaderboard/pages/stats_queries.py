@@ -103,6 +103,23 @@ def _load_offering_stats() -> dict[int, StatsInfo]:
     return result
 
 
+def mode_speeds(mode: str) -> dict[int, tuple[float, int]]:
+    """Per offering, the median generation time (ms) of its successful requests in one
+    arena mode over the stats window, and how many there were."""
+    return cached("mode-speeds", lambda: _load_mode_speeds(mode), mode)
+
+
+def _load_mode_speeds(mode: str) -> dict[int, tuple[float, int]]:
+    start, end = _sample_window(list(offering_stats()))
+    times: dict[int, list[float]] = {}
+    for offering_id, ms in BenchSample.objects.filter(
+        mode=mode, status=SampleStatus.OK, started_at__gte=start, started_at__lte=end,
+        generation_ms__isnull=False,
+    ).values_list("offering_id", "generation_ms").iterator(chunk_size=10_000):  # fmt: skip
+        times.setdefault(offering_id, []).append(ms)
+    return {oid: (float(np.median(values)), len(values)) for oid, values in times.items()}
+
+
 def _sample_window(offering_ids) -> tuple[datetime, datetime]:
     stats = [s for oid, s in offering_stats().items() if oid in set(offering_ids)]
     if stats:

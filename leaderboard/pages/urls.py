@@ -29,6 +29,7 @@ urlpatterns = [
     path("challenges/", views.challenges_index, name="challenges"),
     path("challenges/<dotslug:slug>/", views.challenge, name="challenge"),
     path("data/", views.data, name="data"),
+    path("methodology/", views.methodology, name="methodology"),
     # Charts carry the snapshot version so a browser may keep them for good.
     path(
         "charts/<str:version>/landscape/<str:metric>.svg",

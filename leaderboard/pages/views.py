@@ -108,6 +108,11 @@ def data(request):
     return cached_page("data.html", dict)
 
 
+@page_view
+def methodology(request):
+    return cached_page("methodology.html", catalog_pages.methodology_context)
+
+
 # Charts --------------------------------------------------------------------------------
 
 

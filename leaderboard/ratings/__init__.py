@@ -13,7 +13,15 @@ Command line: `python -m leaderboard.ratings VOTES.csv [--json]`; benchmark:
 from .bootstrap import Intervals, bootstrap_intervals
 from .bradley_terry import Fit, UnratedModel, fit_bradley_terry, win_probability
 from .elo import EloHistory, online_elo
-from .leaderboard import Leaderboard, RatingRow, confident_ranks, rate, rate_counts
+from .leaderboard import (
+    Leaderboard,
+    RatingRow,
+    confident_ranks,
+    rank_ranges,
+    ranks_by_rating,
+    rate,
+    rate_counts,
+)
 from .matrices import PairwiseMatrices, pairwise_matrices
 from .simulate import simulate_votes
 from .votes import OUTCOMES, PairCounts, Votes, aggregate_votes, count_votes, encode_votes
@@ -34,6 +42,8 @@ __all__ = [
     "aggregate_votes",
     "bootstrap_intervals",
     "confident_ranks",
+    "rank_ranges",
+    "ranks_by_rating",
     "count_votes",
     "encode_votes",
     "fit_bradley_terry",

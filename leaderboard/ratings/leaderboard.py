@@ -19,6 +19,8 @@ class RatingRow:
     `votes` counts every vote with the model (both-bad included even when dropped);
     `ties` are explicit ties only, `both_bad` the "both bad" votes; `win_rate` is
     (wins + half the counted ties) / counted votes. `status` is "mle" or "prior".
+    `rank` is the place by rating; `rank_best`..`rank_worst` the places the model could
+    hold given the 95% intervals (see `rank_ranges`).
     """
 
     model: str
@@ -27,6 +29,8 @@ class RatingRow:
     ci_high: float
     ci_median: float
     rank: int
+    rank_best: int
+    rank_worst: int
     votes: int
     wins: int
     losses: int
@@ -64,6 +68,8 @@ class Leaderboard:
                     "ci_high": round(row.ci_high, 4),
                     "ci_median": round(row.ci_median, 4),
                     "rank": row.rank,
+                    "rank_best": row.rank_best,
+                    "rank_worst": row.rank_worst,
                     "votes": row.votes,
                     "wins": row.wins,
                     "losses": row.losses,
@@ -93,6 +99,40 @@ def confident_ranks(ci_low: np.ndarray, ci_high: np.ndarray) -> np.ndarray:
     return 1 + (low[None, :] > high[:, None]).sum(axis=1)
 
 
+# Ratings closer than this (Elo points) are equal: the fit's floating-point noise.
+EQUAL_RATING_POINTS = 1e-6
+
+
+def ranks_by_rating(rating: np.ndarray) -> np.ndarray:
+    """Competition ranking by rating: 1 + the number of models rated strictly higher.
+
+    Models share a number only when their ratings are equal (1, 2, 2, 4), that is
+    within EQUAL_RATING_POINTS.
+    """
+    value = np.asarray(rating, dtype=np.float64)
+    return 1 + (value[None, :] > value[:, None] + EQUAL_RATING_POINTS).sum(axis=1)
+
+
+def rank_ranges(
+    rating: np.ndarray, ci_low: np.ndarray, ci_high: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The best and worst rank each model could hold given the intervals.
+
+    Best = `confident_ranks` (1 + models whose lower bound is above this model's upper
+    bound); worst = 1 + the other models whose upper bound is not below this model's
+    lower bound (those not confidently worse). Both are widened to contain the rank
+    by rating, since a percentile interval need not contain the point estimate.
+    """
+    low = np.asarray(ci_low, dtype=np.float64)
+    high = np.asarray(ci_high, dtype=np.float64)
+    by_rating = ranks_by_rating(rating)
+    best = confident_ranks(low, high)
+    not_worse = high[None, :] >= low[:, None]
+    np.fill_diagonal(not_worse, False)
+    worst = 1 + not_worse.sum(axis=1)
+    return np.minimum(best, by_rating), np.maximum(worst, by_rating)
+
+
 def rate_counts(
     counts: PairCounts,
     *,
@@ -108,7 +148,8 @@ def rate_counts(
 ) -> Leaderboard:
     """Leaderboard from pair counts: `fit_bradley_terry`, then `bootstrap_intervals`.
 
-    Rank follows `confident_ranks` on the bootstrap interval; a model with fewer than
+    Rank is the place by rating (`ranks_by_rating`); `rank_best`/`rank_worst` follow
+    `rank_ranges` on the bootstrap interval; a model with fewer than
     `min_votes` votes is provisional. With `bootstrap=0` the interval collapses to the
     rating. See `fit_bradley_terry` for the rules when no finite MLE exists.
     """
@@ -121,7 +162,8 @@ def rate_counts(
         prior_sd_points=prior_sd_points,
     )
     intervals = bootstrap_intervals(counts, fit, rounds=bootstrap, seed=seed, confidence=confidence)
-    ranks = confident_ranks(intervals.ci_low, intervals.ci_high)
+    ranks = ranks_by_rating(fit.rating)
+    best, worst = rank_ranges(fit.rating, intervals.ci_low, intervals.ci_high)
     totals = counts.model_totals()[fit.design.model_index]
     counted_ties = totals[:, 2] + (totals[:, 3] if both_bad == "tie" else 0)
     counted = totals[:, 0] + totals[:, 1] + counted_ties
@@ -136,6 +178,8 @@ def rate_counts(
             ci_high=float(intervals.ci_high[k]),
             ci_median=float(intervals.median[k]),
             rank=int(ranks[k]),
+            rank_best=int(best[k]),
+            rank_worst=int(worst[k]),
             votes=int(all_votes[k]),
             wins=int(totals[k, 0]),
             losses=int(totals[k, 1]),

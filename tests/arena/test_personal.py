@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from leaderboard.leaderboards import refresh_leaderboards
 from leaderboard.models import Vote
+from leaderboard.rating_refresh import refresh_leaderboards
 from tests.arena.builders import build_arena
 
 pytestmark = pytest.mark.django_db

@@ -6,8 +6,8 @@ from django.core.management import call_command
 from bench.simulator import SimulatorThread
 from leaderboard.arena.demo import ensure_demo_generations
 from leaderboard.arena.serving_demo import DEMO_PROVIDERS, ensure_serving_demo_generations
-from leaderboard.leaderboards import refresh_leaderboards
 from leaderboard.models import Challenge, Provider, ServingVote, Vote
+from leaderboard.rating_refresh import refresh_leaderboards
 from tests.arena.builders import use_temporary_media
 from tests.gateway.builders import PROVIDER_KEY_ENVS, quick_profile
 

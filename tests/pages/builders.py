@@ -13,6 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 
+import numpy as np
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.management import call_command
@@ -31,6 +32,7 @@ from leaderboard.models import (
     Rating,
     Vote,
 )
+from leaderboard.ratings import rank_ranges, ranks_by_rating
 
 
 def catalog():
@@ -67,8 +69,8 @@ def board(
 ) -> Leaderboard:
     """A current leaderboard with {slug: (rating, ci_low, ci_high)}.
 
-    Ranks follow the engine's rule: 1 + the models whose lower bound is above this
-    one's upper bound. Votes default to 200, win rates to 50%.
+    Ranks follow the engine's rules (`ranks_by_rating`, `rank_ranges`). Votes default
+    to 200, win rates to 50%.
     """
     votes = votes or {}
     win_rates = win_rates or {}
@@ -82,7 +84,10 @@ def board(
         seed=seed,
         notes=list(notes),
     )
-    for slug, (rating, low, high) in ratings.items():
+    values = np.array([list(v) for v in ratings.values()], dtype=float).reshape(-1, 3)
+    by_rating = ranks_by_rating(values[:, 0])
+    best, worst = rank_ranges(values[:, 0], values[:, 1], values[:, 2])
+    for k, (slug, (rating, low, high)) in enumerate(ratings.items()):
         count = votes.get(slug, 200)
         win_rate = win_rates.get(slug, 0.5)
         Rating.objects.create(
@@ -91,7 +96,9 @@ def board(
             rating=rating,
             ci_low=low,
             ci_high=high,
-            rank=1 + sum(1 for other in ratings.values() if other[1] > high),
+            rank=int(by_rating[k]),
+            rank_best=int(best[k]),
+            rank_worst=int(worst[k]),
             votes=count,
             wins=round(count * win_rate),
             losses=count - round(count * win_rate),

@@ -49,6 +49,7 @@ def test_the_leaderboard_json_has_every_column_of_the_page(client, site):
     flux, seedream = data["models"]
     assert flux == {
         "rank": 1,
+        "rank_best": 1,
         "rank_worst": 1,
         "model": "flux.2-pro",
         "name": "FLUX.2 [pro]",

@@ -243,3 +243,18 @@ def test_a_phone_chart_is_asked_for_by_size_and_a_bad_size_is_refused(client, si
     assert 'viewBox="0 0 309.6 309.6"' in client.get(url).content.decode()
     bad = client.get(url.replace("size=phone", "size=huge"))
     assert bad.status_code == 400 and "size" in bad.content.decode()
+
+
+def test_a_date_chart_with_one_day_of_data_spans_only_that_day():
+    from datetime import date
+
+    from leaderboard.pages.charts import Series
+
+    svg = charts.success_svg(
+        [Series("all", "All offerings", ((date(2026, 12, 4), 0.97),), is_emphasised=True)],
+        title="Success",
+    )
+    labels = re.findall(r">([^<>]+)</text>", svg)
+    # Before the fix matplotlib widened a single day to ticks from 2025 to 2029.
+    assert not any(re.fullmatch(r"20\d\d", label.strip()) for label in labels), labels
+    assert any("Dec" in label or "04" in label for label in labels), labels

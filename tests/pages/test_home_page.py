@@ -35,7 +35,9 @@ def test_the_catalog_table_shows_each_models_cheapest_computed_price(client):
 def test_every_index_page_lists_the_catalog(client):
     builders.catalog()
     assert "15 models" in text(client.get("/models/").content.decode())
-    assert "5 providers" in text(client.get("/providers/").content.decode())
+    # The simulated provider is not listed beside the named ones.
+    providers = text(client.get("/providers/").content.decode())
+    assert "4 providers" in providers and "Simulated" not in providers
     challenges = text(client.get("/challenges/").content.decode())
     assert "Image editing (8)" in challenges and "Text to image (18)" in challenges
     assert "/api/leaderboard" in client.get("/data/").content.decode()

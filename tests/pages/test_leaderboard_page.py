@@ -1,6 +1,8 @@
 """The leaderboard page: the right numbers in the right order, filters, the method note."""
 
 import io
+from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -60,9 +62,10 @@ def test_the_leaderboard_lists_models_by_rating_with_interval_votes_price_and_sp
 
 def test_rank_is_shown_with_the_range_its_interval_allows(client, three_models):
     rows = table(client.get("/leaderboard/").content.decode(), "board")[1:]
-    # FLUX overlaps Nano Banana Pro (1120 < 1130): both could be first or second.
+    # FLUX overlaps Nano Banana Pro (1120 < 1130): the rank is the place by rating, and
+    # the range says both could be first or second.
     assert rows[0][0] == "1 could rank anywhere from 1–2"
-    assert rows[1][0] == "1 could rank anywhere from 1–2"
+    assert rows[1][0] == "2 could rank anywhere from 1–2"
     # Seedream's whole interval is below both: third, and certainly third.
     assert rows[2][0] == "3"
 
@@ -142,3 +145,55 @@ def test_ratings_computed_from_votes_order_the_page_like_the_hidden_truth(client
         "Imagen 4",
     ]
     assert sum(int(row[5].replace(",", "")) for row in rows) == 2 * 800
+
+
+def test_edit_boards_price_edits_with_the_reference_image_billed(client):
+    builders.catalog()
+    for mode in ("t2i", "edit"):
+        board(
+            {"flux.2-pro": (1150, 1120, 1180), "seedream-4": (1000, 975, 1025)},
+            mode=mode,
+        )
+    prices = {}
+    for mode in ("t2i", "edit"):
+        data = client.get(f"/api/leaderboard?mode={mode}").json()
+        prices[mode] = {row["model"]: row for row in data["models"]}
+    flux_t2i, flux_edit = prices["t2i"]["flux.2-pro"], prices["edit"]["flux.2-pro"]
+    # Replicate, $0.015 per MP: 1 MP out; an edit adds one 1 MP reference at $0.015.
+    assert Decimal(flux_t2i["price_per_image_usd"]) == Decimal("0.015")
+    assert Decimal(flux_edit["price_per_image_usd"]) == Decimal("0.03")
+    assert flux_t2i["cheapest_provider"] == flux_edit["cheapest_provider"] == "replicate"
+    # Per-image rules bill no references: the same price in both arenas.
+    assert Decimal(prices["edit"]["seedream-4"]["price_per_image_usd"]) == Decimal("0.03")
+    html = client.get("/leaderboard/?mode=edit").content.decode()
+    assert "a 1024×1024 output with 1 reference image of 1 MP billed" in text(html)
+
+
+def test_the_speed_column_uses_the_boards_own_mode_where_samples_allow(client):
+    from django.utils import timezone
+
+    from leaderboard.models import BenchSample, Offering
+
+    builders.catalog()
+    for mode in ("t2i", "edit"):
+        board({"flux.2-pro": (1150, 1120, 1180), "seedream-4": (1000, 975, 1025)}, mode=mode)
+    stats("replicate", "flux.2-pro", p50=17157, p95=28771)
+    stats("fal", "flux.2-pro", p50=20666, p95=39388)
+    now = timezone.now()
+    for provider, edit_ms in (("replicate", 30_000), ("fal", 25_000)):
+        offering = Offering.objects.get(provider__slug=provider, image_model__slug="flux.2-pro")
+        for n in range(5):
+            BenchSample.objects.create(
+                offering=offering, mode="edit", status="ok", generation_ms=edit_ms + n,
+                started_at=now - timedelta(hours=n + 1),
+            )  # fmt: skip
+    rows = {}
+    for mode in ("t2i", "edit"):
+        data = client.get(f"/api/leaderboard?mode={mode}").json()
+        rows[mode] = {row["model"]: row for row in data["models"]}
+    # Text to image: no t2i samples, so the offerings' overall stats (Replicate fastest).
+    assert rows["t2i"]["flux.2-pro"]["p50_generation_ms"] == 17157
+    assert rows["t2i"]["flux.2-pro"]["fastest_provider"] == "replicate"
+    # Editing: five edits each, and fal's are the faster.
+    assert rows["edit"]["flux.2-pro"]["p50_generation_ms"] == 25002
+    assert rows["edit"]["flux.2-pro"]["fastest_provider"] == "fal"

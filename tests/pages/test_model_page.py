@@ -56,7 +56,7 @@ def test_provider_performance_names_the_fastest_provider_and_ranks_them_all(page
         in text(html)
     )
     assert (
-        "Aggregated from 200 real API requests (12 through our gateway) over the last 30 days"
+        "Aggregated from 200 API requests (12 through our gateway) over the last 30 days"
         in text(html)
     )
     rows = table(html, "provider-ranking")[1:]
@@ -95,8 +95,8 @@ def test_the_latency_distribution_has_a_chart_and_a_percentile_table(page):
 def test_pricing_is_generated_from_the_pricing_rules(page):
     page_text = text(page())
     assert (
-        "FLUX.2 [pro] is available from 4 providers, with per-image pricing starting at $0.015 "
-        "through Replicate." in page_text
+        "FLUX.2 [pro] is available from 3 providers, with per-image pricing starting at $0.015 "
+        "through Replicate (estimated)." in page_text
     )
     assert (
         "Pricing notes (5) $0.015 per megapixel Resolution is rounded up to the next megapixel"
@@ -189,17 +189,58 @@ def test_top_matchups_count_only_included_votes_up_to_the_ratings(page, client):
     assert rows[3] == ["Sneaker launch ad", "3", "1", "1", "1", "33% W · 33% L"]
 
 
-def test_best_for_ranks_the_categories_where_the_model_does_best(page):
+def test_each_price_names_its_source_and_estimates_are_marked(page):
+    html = page()
+    page_text = text(html)
+    assert "Some prices estimated" in page_text
+    # BFL's rule is from its own price list; Replicate's and fal's from secondary sources.
+    bfl = page_text.split("Black Forest Labs flux-2-pro $0.03")[1][:400]
+    assert "estimated" not in bfl.split("Pricing notes")[0]
+    assert "Source: github.com/black-forest-labs/skills" in bfl and "checked 2026-12-04" in bfl
+    replicate = page_text.split("Replicate black-forest-labs/flux-2-pro $0.015")[1][:300]
+    assert replicate.startswith(" per image · priced per megapixel estimated Source:")
+    assert 'href="https://replicate.com/black-forest-labs/flux-2-pro"' in html
+
+
+def test_best_for_names_only_categories_where_the_model_is_first_with_50_votes(page):
+    # Second by rating: listed in the table, never as "best for".
     board(
         {"flux.2-pro": (990, 960, 1020), "imagen-4": (1100, 1070, 1130)},
         category="anime",
         win_rates={"flux.2-pro": 0.3},
     )
+    # First by rating, but on 47 votes: not enough to be named.
+    board(
+        {"flux.2-pro": (1100, 1000, 1200), "imagen-4": (1000, 900, 1100)},
+        category="portraiture",
+        votes={"flux.2-pro": 47},
+    )
+    # First by rating with 60 votes, inside the runner-up's interval: first, not clearly.
+    board(
+        {"flux.2-pro": (1050, 1000, 1100), "imagen-4": (1040, 990, 1090)},
+        category="photorealism",
+        votes={"flux.2-pro": 60},
+    )
     page_text = text(page())
     assert (
-        "FLUX.2 [pro] ranks highest for Product & branding (text-to-image, #1 of 3 with a 70% "
-        "win rate) and Anime & illustration styles (text-to-image, #2 of 2 with a 30% win rate)."
-        in page_text
+        "FLUX.2 [pro] is first by rating in Product & branding (text-to-image, clearly best: "
+        "its whole 95% interval lies above every other model's) and Photorealism "
+        "(text-to-image, first by rating, though it could rank 1–2)." in page_text
+    )
+    assert "Anime & illustration styles Text to image #2 of 2" in page_text
+    assert "Portraiture Text to image #1 of 2" in page_text  # in the table, not the sentence
+
+
+def test_best_for_says_so_when_the_model_is_first_nowhere(page):
+    page()  # builds the site, whose product board has FLUX.2 [pro] first
+    Leaderboard.objects.filter(category__slug="product-branding").update(is_current=False)
+    board(
+        {"flux.2-pro": (1000, 990, 1010), "imagen-4": (1100, 1090, 1110)},
+        category="product-branding",
+    )
+    assert (
+        "FLUX.2 [pro] is not first by rating, with at least 50 votes, in any use-case category."
+        in text(page())
     )
 
 
@@ -207,7 +248,7 @@ def test_the_faq_is_generated_from_the_data(page):
     page_text = text(page())
     assert (
         "How much does FLUX.2 [pro] cost? FLUX.2 [pro] starts at $0.015 per 1024×1024 image "
-        "through Replicate; across 4 providers it costs up to $0.03." in page_text
+        "through Replicate; across 3 providers it costs up to $0.03." in page_text
     )
     assert (
         "Which provider is fastest for FLUX.2 [pro]? Fastest generation through replicate"
@@ -243,3 +284,12 @@ def test_an_unknown_model_is_a_404_with_a_message(client):
     response = client.get("/models/no-such-model/")
     assert response.status_code == 404
     assert "There is no model 'no-such-model'." in text(response.content.decode())
+
+
+def test_the_rating_history_caption_explains_why_its_last_point_is_not_the_rating(page):
+    # The online Elo line ends at 1000 + 8 * 28 = 1224; the Bradley-Terry rating is 1255.
+    assert (
+        "the ratings on this page are the Bradley-Terry fit of all votes at once, which does "
+        "not depend on their order, so the two differ (the text-to-image line ends at 1224, "
+        "the current rating is 1255)." in text(page())
+    )

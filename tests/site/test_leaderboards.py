@@ -79,6 +79,8 @@ def test_stored_ratings_equal_the_engine_on_the_same_votes(catalog):
         assert stored[row.model].rating == pytest.approx(row.rating, abs=1e-9)
         assert stored[row.model].ci_low == pytest.approx(row.ci_low, abs=1e-9)
         assert stored[row.model].rank == row.rank
+        assert stored[row.model].rank_best == row.rank_best
+        assert stored[row.model].rank_worst == row.rank_worst
         assert stored[row.model].votes == row.votes
     # The order follows the hidden true ratings on 600 votes.
     order = sorted(stored, key=lambda slug: -stored[slug].rating)

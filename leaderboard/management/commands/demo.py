@@ -1,15 +1,19 @@
 """Prepare the demo site: catalog, benchmark samples, arena images, crowd votes, ratings.
 
 `python manage.py demo --serve` is the README's quick start. Everything is made
-by the real code paths: the benchmark runner times the built-in simulated
-providers (a loopback simulator speaking the four real protocols), its images
-become the arena's generations, a simulated crowd with hidden true ratings votes
-through the arena's services, and the ratings and stats commands fit the rest.
+by the real code paths: the benchmark runner times every offering of the catalog
+(Replicate, fal, BFL, OpenAI and the simulated provider), each through its own
+adapter and protocol, but every request goes to the built-in loopback simulator,
+with per-provider latency and failure profiles that are invented for the demo
+(fixtures/simulator_demo_profile.json); its images become the arena's generations,
+a simulated crowd with hidden true ratings votes through the arena's services,
+and the ratings and stats commands fit the rest.
 Each step is skipped when its data already exists, so running it again is cheap.
 """
 
 import contextlib
 import io
+import json
 import shutil
 import time
 from pathlib import Path
@@ -19,12 +23,28 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from leaderboard.models import BenchSample, Generation, ImageModel, Provider, Vote
+from leaderboard.models import (
+    ArenaMode,
+    BenchRun,
+    BenchSample,
+    Challenge,
+    Generation,
+    ImageModel,
+    Offering,
+    Provider,
+    Vote,
+)
 from leaderboard.provider_stats import refresh_offering_stats
 from leaderboard.rating_refresh import refresh_leaderboards
 
 FIXTURES_DIR = Path(settings.BASE_DIR) / "fixtures"
 SIMULATOR_PROFILE = FIXTURES_DIR / "simulator_demo_profile.json"
+# Stands in for each provider's key: the requests only ever reach the loopback simulator,
+# and a key the operator has set for real runs must never be sent by the demo.
+DEMO_KEY = "demo-simulator-not-a-key"
+SIMULATED_PROVIDER = "simulated"
+# Challenges per mode the named providers' offerings are timed on (once each).
+PROVIDER_CHALLENGES = {ArenaMode.TEXT_TO_IMAGE: 5, ArenaMode.EDIT: 3}
 
 
 class Command(BaseCommand):
@@ -45,8 +65,10 @@ class Command(BaseCommand):
         self.say(f"catalog: {ImageModel.objects.count()} models")
 
         if not BenchSample.objects.exists():
-            summary = benchmark_simulated_providers(repeat=repeat)
-            self.say(f"benchmark: {summary}")
+            for summary in benchmark_every_offering(repeat=repeat):
+                # Pages label these numbers simulated, whichever provider they name.
+                BenchRun.objects.filter(id=summary.run_id).update(is_simulated=True)
+                self.say(f"benchmark (answered by the simulator): {summary.line()}")
         if not Generation.objects.exists():
             from leaderboard.arena.demo import ensure_demo_generations
 
@@ -110,7 +132,7 @@ def simulated_provider_running(say):
     base_url = Provider.objects.get(slug="simulated").base_url
     port = urlsplit(base_url).port
     try:
-        with serve_in_thread(port=port, profile=SIMULATOR_PROFILE):
+        with serve_in_thread(port=port, profile=demo_profile()):
             say(f"simulated providers listening at {base_url}")
             yield
     except OSError as error:
@@ -118,19 +140,66 @@ def simulated_provider_running(say):
         yield
 
 
-def benchmark_simulated_providers(*, repeat: int):
-    """Run the benchmark runner against an in-process simulator on a free port."""
+def demo_profile() -> dict:
+    """The invented demo profile, with each provider's entry given to its offerings' ids."""
+    from bench.simulator.profiles import expand_provider_profiles
+
+    offerings = (
+        (slug, model, (model_id, edit_id))
+        for slug, model, model_id, edit_id in Offering.objects.values_list(
+            "provider__slug", "image_model__slug", "provider_model_id", "edit_model_id"
+        )
+    )
+    return expand_provider_profiles(json.loads(SIMULATOR_PROFILE.read_text()), offerings)
+
+
+def benchmark_every_offering(*, repeat: int) -> list:
+    """Run the benchmark runner on every active offering against an in-process simulator.
+
+    Every provider's base URL points at the simulator (on a free port) and every key
+    variable holds DEMO_KEY, so each offering is timed through its own adapter and
+    protocol, and nothing leaves the machine. Two runs keep the demo quick: the
+    simulated provider's offerings on every challenge (their images fill the arena),
+    then the named providers' offerings once on a few challenges per mode (enough
+    samples for their tables, and a showcase image each). Returns both runs' summaries.
+    """
     from bench.runner import run_benchmark
     from bench.simulator import serve_in_thread
 
-    with serve_in_thread(port=0, profile=SIMULATOR_PROFILE) as simulator_url:
-        return run_benchmark(
-            settings.DATABASE_URL,
-            settings.MEDIA_ROOT,
-            suite="quick",
-            offerings=["simulated"],
-            repeat=repeat,
-            concurrency=64,
-            base_url_overrides={"simulated": simulator_url},
-            progress_stream=io.StringIO(),
+    providers = list(Provider.objects.filter(is_active=True))
+    serving = set(
+        Offering.objects.filter(is_active=True, provider__in=providers).values_list(
+            "provider__slug", flat=True
         )
+    )
+    named = sorted(serving - {SIMULATED_PROVIDER})
+    environ = {p.api_key_env: DEMO_KEY for p in providers if p.api_key_env}
+    sample = [
+        slug
+        for mode, count in PROVIDER_CHALLENGES.items()
+        for slug in Challenge.objects.filter(is_active=True, mode=mode)
+        .order_by("slug")
+        .values_list("slug", flat=True)[:count]
+    ]
+    # (offerings, challenges, rounds): one round for the named providers, so each of their
+    # images is a showcase image and the arena's pool stays the simulated provider's (more
+    # hidden images would only add near-look-alike placeholders to guard against).
+    selections = [([SIMULATED_PROVIDER] if SIMULATED_PROVIDER in serving else [], None, repeat)]
+    selections.append((named, sample, 1))
+    with serve_in_thread(port=0, profile=demo_profile()) as simulator_url:
+        return [
+            run_benchmark(
+                settings.DATABASE_URL,
+                settings.MEDIA_ROOT,
+                suite="quick",
+                offerings=offerings,
+                challenges=challenges,
+                repeat=rounds,
+                concurrency=64,
+                base_url_overrides={p.slug: simulator_url for p in providers},
+                progress_stream=io.StringIO(),
+                environ=environ,
+            )
+            for offerings, challenges, rounds in selections
+            if offerings
+        ]
