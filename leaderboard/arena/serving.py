@@ -234,31 +234,32 @@ def _serve(voter, ip_hash, now, sampler) -> Matchup | None:
                 break
         else:
             return None
-        matchup = Matchup(
-            code=secrets.token_urlsafe(32),
-            challenge_id=pick.challenge_id,
-            generation_a_id=pick.generation_a_id,
-            generation_b_id=pick.generation_b_id,
-            model_a_id=pick.model_a_id,
-            model_b_id=pick.model_b_id,
-            voter=voter,
-            ip_hash=ip_hash,
-            served_at=now,
-            expires_at=now + timedelta(seconds=settings.ARENA_MATCHUP_EXPIRY_S),
-            kind=MatchupKind.SERVING,
-        )
+        row = {
+            "code": secrets.token_urlsafe(32),
+            "challenge_id": pick.challenge_id,
+            "generation_a_id": pick.generation_a_id,
+            "generation_b_id": pick.generation_b_id,
+            "model_a_id": pick.model_a_id,
+            "model_b_id": pick.model_b_id,
+            "voter": voter,
+            "ip_hash": ip_hash,
+            "served_at": now,
+            "expires_at": now + timedelta(seconds=settings.ARENA_MATCHUP_EXPIRY_S),
+            "kind": MatchupKind.SERVING.value,
+        }
         cursor.execute(
             INSERT_SERVING_MATCHUP,
             [
-                matchup.code, matchup.challenge_id, matchup.generation_a_id,
-                matchup.generation_b_id, matchup.model_a_id, matchup.model_b_id, voter,
-                ip_hash, services._db_time(now), services._db_time(matchup.expires_at),
-                MatchupKind.SERVING.value,
+                row["code"], row["challenge_id"], row["generation_a_id"],
+                row["generation_b_id"], row["model_a_id"], row["model_b_id"], voter,
+                ip_hash, services._db_time(now), services._db_time(row["expires_at"]),
+                row["kind"],
             ],
         )  # fmt: skip
-        matchup.pk = cursor.fetchone()[0]
+        row.update(id=cursor.fetchone()[0], voted_at=None)
+    matchup = services._loaded(Matchup, row)
     matchup.mode = group.mode
-    return services._saved(matchup)
+    return matchup
 
 
 def get_open_serving_matchup(code: str, voter: str, *, now: datetime | None = None) -> Matchup:
