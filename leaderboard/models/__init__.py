@@ -44,8 +44,11 @@ from leaderboard.models.catalog import (
 )
 from leaderboard.models.ratings import (
     Leaderboard,
+    PairTally,
     Rating,
     RatingWindow,
+    RefreshState,
+    VoteDayCount,
 )
 
 __all__ = [
@@ -67,8 +70,11 @@ __all__ = [
     "Offering",
     "OfferingStats",
     "Provider",
+    "PairTally",
     "Rating",
     "RatingWindow",
+    "RefreshState",
+    "VoteDayCount",
     "SampleSource",
     "SampleStatus",
     "StableSlugModel",

@@ -1,0 +1,132 @@
+"""The online Elo history of each arena's overall board, kept from refresh to refresh.
+
+Online Elo is sequential, so it cannot come from counts. Its state after the last vote
+seen (ratings, first votes, chart points) is stored in RefreshState.elo; a refresh
+reads only the votes cast since and goes on from there. When votes before that point
+changed (a voter excluded or re-included) the history is rebuilt from the first vote,
+in chunks, with the same result as one pass over all the votes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from itertools import islice
+
+import numpy as np
+from django.db.models import Q
+
+from leaderboard import ratings
+from leaderboard.models import ImageModel, Vote
+
+ELO_HISTORY_POINTS = 200
+CHUNK_VOTES = 200_000
+OUTCOME_CODE = {name: code for code, name in enumerate(ratings.OUTCOMES)}
+
+
+def _iso(moment: datetime) -> str:
+    # Through the float timestamp, as the charts always had it (whole seconds, UTC).
+    return datetime.fromtimestamp(moment.timestamp(), tz=UTC).isoformat(timespec="seconds")
+
+
+def _votes_after(mode: str, until: datetime, state: dict):
+    votes = Vote.objects.filter(mode=mode, is_excluded=False, created_at__lte=until)
+    if state.get("last_vote_at"):
+        last_at = datetime.fromisoformat(state["last_vote_at"])
+        votes = votes.filter(
+            Q(created_at__gt=last_at) | Q(created_at=last_at, pk__gt=state["last_vote_id"])
+        )
+    return votes.order_by("created_at", "pk")
+
+
+def _start(state: dict, models: list[str]) -> ratings.EloHistory:
+    """The stored state as the engine's starting point, over today's model list."""
+    final = dict(zip(state.get("models", []), state.get("final", []), strict=True))
+    first = dict(zip(state.get("models", []), state.get("first_vote", []), strict=True))
+    return ratings.EloHistory(
+        models=tuple(models),
+        vote_count=np.zeros(0, dtype=np.int64),
+        timestamp_s=None,
+        rating=np.zeros((0, len(models))),
+        final=np.array([final.get(m, 1000.0) for m in models], dtype=np.float64),
+        first_vote=np.array([first.get(m, 0) for m in models], dtype=np.int64),
+    )
+
+
+def _stored_points(state: dict, models: list[str]) -> list[list]:
+    """Stored points as [position, iso, ratings in `models` order] (new models at 1000)."""
+    index = {m: k for k, m in enumerate(state.get("models", []))}
+    return [
+        [position, moment, [values[index[m]] if m in index else 1000.0 for m in models]]
+        for position, moment, values in state.get("points", [])
+    ]
+
+
+def update_elo_state(mode: str, *, until: datetime, state: dict, rebuild: bool) -> dict:
+    """The Elo state after every non-excluded vote of `mode` cast up to `until`.
+
+    Goes on from `state` unless `rebuild` (or there is none). Chart points are spaced
+    as one pass over all the votes would space them (every ceil(votes / 200)-th vote
+    and the last); when going on, the earlier points stay and are thinned to every
+    other one once there are more than twice as many as wanted.
+    """
+    models = list(ImageModel.objects.order_by("pk").values_list("slug", flat=True))
+    ids = dict(ImageModel.objects.values_list("pk", "slug"))
+    index = {pk: models.index(slug) for pk, slug in ids.items()}
+    if rebuild or not state:
+        state = {}
+    seen = int(state.get("seen", 0))
+    votes = _votes_after(mode, until, state)
+    new = votes.count()
+    if not new and state:
+        return state
+    total = seen + new
+    history = _start(state, models)
+    points = _stored_points(state, models)
+    rows = votes.values_list("model_a_id", "model_b_id", "outcome", "created_at", "pk").iterator(
+        chunk_size=20_000
+    )
+    last = None
+    while chunk := list(islice(rows, CHUNK_VOTES)):
+        encoded = ratings.Votes(
+            models=tuple(models),
+            model_a=np.array([index[row[0]] for row in chunk], dtype=np.int64),
+            model_b=np.array([index[row[1]] for row in chunk], dtype=np.int64),
+            outcome=np.array([OUTCOME_CODE[row[2]] for row in chunk], dtype=np.int8),
+        )
+        history = ratings.online_elo(
+            encoded,
+            snapshots=ELO_HISTORY_POINTS,
+            start=history,
+            start_position=seen,
+            total_votes=total,
+        )
+        for position, values in zip(history.vote_count, history.rating, strict=True):
+            moment = _iso(chunk[int(position) - seen - 1][3])
+            points.append([int(position), moment, [float(v) for v in values]])
+        seen += len(chunk)
+        last = chunk[-1]
+    while len(points) > 2 * ELO_HISTORY_POINTS + 1:
+        points = points[:-1:2] + points[-1:]
+    return {
+        "models": models,
+        "final": history.final.tolist(),
+        "first_vote": history.first_vote.tolist(),
+        "seen": seen,
+        "points": points,
+        "last_vote_at": last[3].isoformat() if last else state.get("last_vote_at"),
+        "last_vote_id": last[4] if last else state.get("last_vote_id", 0),
+    }
+
+
+def history_by_model(state: dict) -> dict[str, list[list]]:
+    """Online Elo per model as [[ISO date-time, rating], ...] from its first vote on."""
+    first = dict(zip(state.get("models", []), state.get("first_vote", []), strict=True))
+    return {
+        model: [
+            [moment, round(values[m], 2)]
+            for position, moment, values in state.get("points", [])
+            if position >= first[model]
+        ]
+        for m, model in enumerate(state.get("models", []))
+        if first[model]
+    }
