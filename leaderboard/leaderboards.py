@@ -22,6 +22,7 @@ from leaderboard.elo_history import history_by_model, update_elo_state
 from leaderboard.models import (
     ArenaMode,
     Category,
+    Challenge,
     ImageModel,
     Leaderboard,
     PairTally,
@@ -34,6 +35,7 @@ from leaderboard.models import (
 
 WINDOW_DAYS = {RatingWindow.ALL_TIME: None, RatingWindow.LAST_30_DAYS: 30}
 EXPORT_WINNER = {"a": "model_a", "b": "model_b", "tie": "tie", "both_bad": "tie (bothbad)"}
+EXPORT_CHUNK = 10_000
 EXPORT_COLUMNS = ["model_a", "model_b", "winner", "category", "challenge", "timestamp"]
 
 
@@ -262,24 +264,24 @@ def write_votes_csv(
         votes = votes.filter(is_excluded=False)
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
+    # Slugs from small dictionaries, not joins: the rows stream straight off the vote
+    # table (a server-side cursor on PostgreSQL), in bounded memory.
+    model_slug = dict(ImageModel.objects.values_list("pk", "slug"))
+    category_slug = dict(Category.objects.values_list("pk", "slug"))
+    challenge_slug = dict(Challenge.objects.values_list("pk", "slug"))
     count = 0
     for model_a, model_b, outcome, category, challenge, created in votes.values_list(
-        "model_a__slug",
-        "model_b__slug",
-        "outcome",
-        "category__slug",
-        "challenge__slug",
-        "created_at",
-    ).iterator(chunk_size=5000):
+        "model_a_id", "model_b_id", "outcome", "category_id", "challenge_id", "created_at"
+    ).iterator(chunk_size=EXPORT_CHUNK):
         # Slugs may start with "-": such cells get a quote, which the CLI removes.
         writer.writerow(
             neutralize_row(
                 [
-                    model_a,
-                    model_b,
+                    model_slug[model_a],
+                    model_slug[model_b],
                     EXPORT_WINNER[outcome],
-                    category or "",
-                    challenge or "",
+                    category_slug.get(category, ""),
+                    challenge_slug.get(challenge, ""),
                     created.isoformat(timespec="microseconds"),
                 ]
             )
