@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from itertools import islice
 
 import numpy as np
-from django.db.models import Q
+from django.db.models import F, Q, Sum
 
 from leaderboard import ratings
-from leaderboard.models import ImageModel, Vote
+from leaderboard.models import ImageModel, Vote, VoteDayCount
 
 ELO_HISTORY_POINTS = 200
 CHUNK_VOTES = 200_000
@@ -36,6 +36,26 @@ def _votes_after(mode: str, until: datetime, state: dict):
             Q(created_at__gt=last_at) | Q(created_at=last_at, pk__gt=state["last_vote_id"])
         )
     return votes.order_by("created_at", "pk")
+
+
+def _nothing_missed(mode: str, state: dict) -> bool:
+    """Whether the votes up to the last one seen are exactly those seen: a vote
+    committed late with an earlier time would otherwise be skipped for good. Counted
+    from the day counts (brought up to date before) and the last day's votes."""
+    if not state.get("last_vote_at"):
+        return True
+    last_at = datetime.fromisoformat(state["last_vote_at"])
+    day = last_at.astimezone(UTC).date()
+    before = VoteDayCount.objects.filter(mode=mode, day__lt=day).aggregate(
+        n=Sum(F("low_wins") + F("high_wins") + F("ties") + F("both_bad"))
+    )["n"]
+    that_day = Vote.objects.filter(
+        mode=mode,
+        is_excluded=False,
+        created_at__gte=datetime.combine(day, datetime.min.time(), tzinfo=UTC),
+        created_at__lte=last_at,
+    ).count()
+    return (before or 0) + that_day == state.get("seen", 0)
 
 
 def _start(state: dict, models: list[str]) -> ratings.EloHistory:
@@ -72,7 +92,7 @@ def update_elo_state(mode: str, *, until: datetime, state: dict, rebuild: bool) 
     models = list(ImageModel.objects.order_by("pk").values_list("slug", flat=True))
     ids = dict(ImageModel.objects.values_list("pk", "slug"))
     index = {pk: models.index(slug) for pk, slug in ids.items()}
-    if rebuild or not state:
+    if rebuild or not state or not _nothing_missed(mode, state):
         state = {}
     seen = int(state.get("seen", 0))
     votes = _votes_after(mode, until, state)

@@ -119,7 +119,7 @@ def _batch(rng, arena: Arena, n: int, truth: np.ndarray, voters: np.ndarray, wei
     }
 
 
-def seed_votes(n: int, *, seed: int = 0, days: int = 180, say=lambda line: None) -> int:
+def seed_votes(n: int, *, seed: int = 0, days: float = 180, say=lambda line: None) -> int:
     """Write `n` synthetic demo votes; returns how many (0 when the arena has no
     challenges with two models)."""
     found = arenas()
@@ -140,7 +140,7 @@ def seed_votes(n: int, *, seed: int = 0, days: int = 180, say=lambda line: None)
     weights /= weights.sum()
     end = timezone.now()
     start_us = np.datetime64(end - timedelta(days=days), "us")
-    step_us = days * 86_400_000_000 // n
+    step_us = max(1, int(days * 86_400_000_000) // n)
     shares = np.array([MODE_SHARE.get(a.mode, 0.3) for a in found])
     written = 0
     with transaction.atomic():

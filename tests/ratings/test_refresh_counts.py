@@ -126,6 +126,7 @@ def test_new_votes_are_counted_and_the_elo_history_goes_on(demo_votes):
     # Votes cast after the first refresh, and one committed late with an earlier time
     # on the same day.
     template = Vote.objects.filter(mode="t2i").order_by("-created_at").first()
+    last_seen = template.created_at
     late = []
     for k in range(40):
         template.pk = None
@@ -133,11 +134,14 @@ def test_new_votes_are_counted_and_the_elo_history_goes_on(demo_votes):
         template.outcome = ("a", "b", "tie", "both_bad")[k % 4]
         template.created_at = first + timedelta(seconds=k + 1)
         late.append(Vote(**{f.attname: getattr(template, f.attname) for f in Vote._meta.fields}))
+    template.pk = None
+    template.created_at = last_seen - timedelta(seconds=1)
+    late.append(Vote(**{f.attname: getattr(template, f.attname) for f in Vote._meta.fields}))
     Vote.objects.bulk_create(late)
     second = first + timedelta(minutes=5)
     refresh_leaderboards(bootstrap=30, now=second)
     state = RefreshState.objects.get(mode="t2i").elo
-    assert state["seen"] == seen + 40
+    assert state["seen"] == seen + 41
     # The ratings and counts are those of every vote; the online Elo after the last
     # vote is exactly that of one pass over all of them.
     a, b, o, _, t = reference_votes("t2i", second)

@@ -17,13 +17,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("votes", type=int, help="How many votes to write.")
         parser.add_argument("--seed", type=int, default=0, help="Random seed.")
-        parser.add_argument("--days", type=int, default=180, help="Spread over the last N days.")
+        parser.add_argument(
+            "--days", type=float, default=180, help="Spread over the last N days (0.01: 15 min)."
+        )
 
     def handle(self, *args, votes, seed, days, **options):
         if votes < 1:
             raise CommandError("votes must be a positive number")
-        if days < 1:
-            raise CommandError("--days must be at least 1")
+        if not 0 < days <= 3650:
+            raise CommandError("--days must be above 0 and at most 3650")
         written = seed_votes(votes, seed=seed, days=days, say=self.stderr.write)
         if not written:
             raise CommandError(
