@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import numpy as np
 from django.db import connection, transaction
@@ -140,7 +140,9 @@ def seed_votes(n: int, *, seed: int = 0, days: float = 180, say=lambda line: Non
     weights = 1.0 / np.arange(1, n_voters + 1) ** 0.7
     weights /= weights.sum()
     end = timezone.now()
-    start_us = np.datetime64(end - timedelta(days=days), "us")
+    start_us = np.datetime64(
+        (end - timedelta(days=days)).astimezone(UTC).replace(tzinfo=None), "us"
+    )
     step_us = max(1, int(days * 86_400_000_000) // n)
     shares = np.array([MODE_SHARE.get(a.mode, 0.3) for a in found])
     written = 0
