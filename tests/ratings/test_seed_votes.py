@@ -35,7 +35,7 @@ def test_seed_votes_writes_n_demo_votes_the_arena_could_have_recorded(catalog):
     # Many voters, a few of them busy (Zipf-like activity).
     per_voter = Counter(votes.values_list("voter", flat=True))
     assert len(per_voter) > 100
-    assert max(per_voter.values()) > 10 * (5000 / len(per_voter))
+    assert max(per_voter.values()) > 3 * (5000 / len(per_voter))
     # The ratings fit on them.
     refresh_leaderboards(bootstrap=5)
     assert Leaderboard.objects.filter(is_current=True, category=None, window="all").count() == 2
