@@ -100,7 +100,12 @@ def _outcomes(rng, rating_a: np.ndarray, rating_b: np.ndarray) -> np.ndarray:
     return OUTCOMES[code]
 
 
-def _batch(rng, arena: Arena, n: int, truth: np.ndarray, voters: np.ndarray, weights):
+def _voter(seed: int, number: int) -> str:
+    # Hashed on the fly, per vote: ten million votes' voters would not fit in memory.
+    return hashlib.sha256(f"seed-voter:{seed}:{number}".encode()).hexdigest()
+
+
+def _batch(rng, arena: Arena, n: int, truth: np.ndarray, voters: tuple[int, int], weights):
     """n votes of one arena as columns (times are filled in by the caller)."""
     pick = rng.integers(0, arena.challenge_ids.size, n)
     model_a = np.empty(n, dtype=np.int64)
@@ -117,7 +122,7 @@ def _batch(rng, arena: Arena, n: int, truth: np.ndarray, voters: np.ndarray, wei
         "outcome": _outcomes(rng, truth[model_a], truth[model_b]),
         "category_id": arena.category_ids[pick],
         "challenge_id": arena.challenge_ids[pick],
-        "voter": voters[rng.choice(voters.size, n, p=weights)],
+        "voter": [_voter(voters[0], k) for k in rng.choice(voters[1], n, p=weights).tolist()],
         "decision_ms": rng.integers(3000, 20000, n),
     }
 
@@ -136,9 +141,6 @@ def seed_votes(n: int, *, seed: int = 0, days: float = 180, say=lambda line: Non
     for pk, slug in slugs.items():
         truth[pk] = by_slug[slug]
     n_voters = max(1, n // VOTES_PER_VOTER)
-    voters = np.array(
-        [hashlib.sha256(f"seed-voter:{seed}:{k}".encode()).hexdigest() for k in range(n_voters)]
-    )
     # A few voters cast many votes, most a few (Zipf-like activity).
     weights = 1.0 / np.arange(1, n_voters + 1) ** ACTIVITY_EXPONENT
     weights /= weights.sum()
@@ -156,7 +158,8 @@ def seed_votes(n: int, *, seed: int = 0, days: float = 180, say=lambda line: Non
             columns = {name: np.empty(size, dtype=object) for name in COLUMNS}
             for k, arena in enumerate(found):
                 rows = np.flatnonzero(which == k)
-                for name, values in _batch(rng, arena, rows.size, truth, voters, weights).items():
+                drawn = _batch(rng, arena, rows.size, truth, (seed, n_voters), weights)
+                for name, values in drawn.items():
                     columns[name][rows] = values
                 columns["mode"][rows] = arena.mode
             offsets = (written + np.arange(size)) * step_us
