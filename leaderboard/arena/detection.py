@@ -140,7 +140,7 @@ def _testable_voters(mode: str, until: datetime, *, min_votes: int) -> set[str]:
 
 def _cells_of_the_rest(votes, rows: list[tuple]) -> list[tuple]:
     """Counts per (model_a, model_b, outcome, is_excluded, left alone) of the votes
-    not in `rows` (one GROUP BY over all, less the rows read one by one)."""
+    not in `rows` (one GROUP BY over all, less the counts of `rows`)."""
     left_alone = Exists(VoterExclusion.objects.filter(voter=OuterRef("voter")))
     grouped = (
         votes.annotate(left_alone=left_alone)
@@ -150,23 +150,28 @@ def _cells_of_the_rest(votes, rows: list[tuple]) -> list[tuple]:
     )
     counts = Counter({tuple(row[:5]): row[5] for row in grouped})
     # Every vote read one by one is a candidate's (not left alone).
-    counts.subtract(Counter((a, b, o, excluded, False) for _, a, b, o, excluded in rows))
+    for _, a, b, o, excluded, n in rows:
+        counts[(a, b, o, excluded, False)] -= n
     return [(*key, n) for key, n in counts.items() if n > 0]
 
 
 def _mode_votes(mode: str, until: datetime, *, min_votes: int) -> dict[str, np.ndarray]:
     """One mode's votes for detection without reading every vote: the votes of the
-    voters who could be flagged one by one, everyone else's as counts per cell
-    ("base": counted votes; "crowd": decisive votes of voters not left alone)."""
+    voters who could be flagged (read as counts per voter, pair and outcome, expanded
+    here), everyone else's as counts per cell ("base": counted votes; "crowd":
+    decisive votes of voters not left alone)."""
     testable = _testable_voters(mode, until, min_votes=min_votes)
     votes = Vote.objects.filter(mode=mode, created_at__lte=until)
     slug = dict(ImageModel.objects.values_list("pk", "slug"))
-    rows = []
+    rows = []  # (voter, model_a, model_b, outcome, is_excluded, votes)
     ordered = sorted(testable)
     for chunk in range(0, len(ordered), 1000):
         part = ordered[chunk : chunk + 1000]
-        rows += votes.filter(voter__in=part).values_list(
-            "voter", "model_a_id", "model_b_id", "outcome", "is_excluded"
+        rows += (
+            votes.filter(voter__in=part)
+            .values_list("voter", "model_a_id", "model_b_id", "outcome", "is_excluded")
+            .annotate(n=Count("id"))
+            .order_by()
         )
     cells = _cells_of_the_rest(votes, rows)
     base = [(slug[a], slug[b], o, n) for a, b, o, excluded, _, n in cells if not excluded]
@@ -177,16 +182,19 @@ def _mode_votes(mode: str, until: datetime, *, min_votes: int) -> dict[str, np.n
     ]
     if not rows and not base:
         return {}
-    columns = [np.array(column, dtype=object) for column in zip(*rows, strict=True)] or [
-        np.zeros(0, dtype=object)
-    ] * 5
-    voter, model_a, model_b, outcome, is_excluded = columns
+    # One entry per vote again, but pointing at the same few objects: the statistics
+    # work per vote, the memory stays per (voter, pair, outcome).
+    repeat = np.repeat(np.arange(len(rows)), [row[5] for row in rows]).astype(np.int64)
+
+    def per_vote(values: list) -> np.ndarray:
+        return np.array(values, dtype=object)[repeat] if values else np.zeros(0, dtype=object)
+
     return {
-        "voter": voter,
-        "model_a": np.array([slug[pk] for pk in model_a], dtype=object),
-        "model_b": np.array([slug[pk] for pk in model_b], dtype=object),
-        "outcome": outcome,
-        "is_excluded": is_excluded.astype(bool),
+        "voter": per_vote([row[0] for row in rows]),
+        "model_a": per_vote([slug[row[1]] for row in rows]),
+        "model_b": per_vote([slug[row[2]] for row in rows]),
+        "outcome": per_vote([row[3] for row in rows]),
+        "is_excluded": per_vote([row[4] for row in rows]).astype(bool),
         "base": tuple(np.array(c, dtype=object) for c in zip(*base, strict=True)) if base else None,
         "crowd": tuple(np.array(c, dtype=object) for c in zip(*crowd, strict=True))
         if crowd
