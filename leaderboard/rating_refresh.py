@@ -10,28 +10,34 @@ current rows and never fit on a request. The CSV export is in the format of
 import csv
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 
-from leaderboard import ratings
+from leaderboard import ratings, vote_counts
 from leaderboard.csv_cells import neutralize_row
+from leaderboard.elo_history import history_by_model, update_elo_state
 from leaderboard.models import (
     ArenaMode,
     Category,
+    Challenge,
     ImageModel,
     Leaderboard,
+    PairTally,
     Rating,
     RatingWindow,
+    RefreshState,
     Vote,
+    VoteDayCount,
 )
 
 WINDOW_DAYS = {RatingWindow.ALL_TIME: None, RatingWindow.LAST_30_DAYS: 30}
 EXPORT_WINNER = {"a": "model_a", "b": "model_b", "tie": "tie", "both_bad": "tie (bothbad)"}
+EXPORT_CHUNK = 10_000
 EXPORT_COLUMNS = ["model_a", "model_b", "winner", "category", "challenge", "timestamp"]
-ELO_HISTORY_POINTS = 200
 
 
 @dataclass(frozen=True)
@@ -49,76 +55,47 @@ class RefreshSummary:
         )
 
 
-@dataclass(frozen=True)
-class VoteTable:
-    """One arena mode's non-excluded votes as arrays, in time order."""
-
-    model_a: np.ndarray  # model slugs
-    model_b: np.ndarray
-    outcome: np.ndarray
-    category_id: np.ndarray  # 0 when the vote has no category
-    created_s: np.ndarray  # seconds since the epoch
-
-    def select(self, mask: np.ndarray) -> "VoteTable":
-        return VoteTable(*(column[mask] for column in self.__dict__.values()))
-
-
-def load_votes(mode: str, until: datetime) -> VoteTable:
-    """Every non-excluded vote of one arena mode cast up to `until`, oldest first."""
-    slugs = dict(ImageModel.objects.values_list("pk", "slug"))
-    rows = list(
-        Vote.objects.filter(mode=mode, is_excluded=False, created_at__lte=until)
-        .order_by("created_at", "pk")
-        .values_list("model_a_id", "model_b_id", "outcome", "category_id", "created_at")
-    )
-    if not rows:
-        empty = np.array([], dtype=object)
-        return VoteTable(empty, empty, empty, np.array([], dtype=np.int64), np.array([]))
-    model_a, model_b, outcome, category, created = zip(*rows, strict=True)
-    return VoteTable(
-        model_a=np.array([slugs[pk] for pk in model_a], dtype=object),
-        model_b=np.array([slugs[pk] for pk in model_b], dtype=object),
-        outcome=np.array(outcome, dtype=object),
-        category_id=np.array([pk or 0 for pk in category], dtype=np.int64),
-        created_s=np.array([moment.timestamp() for moment in created]),
-    )
-
-
 def refresh_leaderboards(
     *, bootstrap: int = 1000, seed: int = 0, now: datetime | None = None
 ) -> RefreshSummary:
     """Recompute every leaderboard (mode x overall/category x window) and make it current.
 
-    The previous leaderboards stay in the database (marked not current) until
-    `prune_leaderboards`, so a page never sees a half-written board.
+    The counts come from the database (`vote_counts`), brought up to date first; the
+    previous leaderboards stay (marked not current) until `prune_leaderboards`, so a
+    page never sees a half-written board.
     """
     started = time.monotonic()
     now = now or timezone.now()
     models_by_slug = {model.slug: model for model in ImageModel.objects.all()}
+    slug_of = {model.pk: slug for slug, model in models_by_slug.items()}
     category_ids = list(Category.objects.values_list("pk", flat=True))
+    states = {state.mode: state for state in RefreshState.objects.all()}
+    exclusions = vote_counts.active_exclusions()
+    changed_voters = update_day_counts(states, exclusions, now=now)
     boards: list[tuple[Leaderboard, list[Rating]]] = []
+    elo_states: dict[str, dict] = {}
     total_votes = 0
     for mode in ArenaMode.values:
-        table = load_votes(mode, until=now)
-        total_votes += len(table.outcome)
+        state = states.get(mode)
+        elo_states[mode] = update_elo_state(
+            mode,
+            until=now,
+            state=state.elo if state else {},
+            rebuild=state is None or bool(changed_voters),
+        )
         for window, days in WINDOW_DAYS.items():
-            in_window = (
-                table
-                if days is None
-                else table.select(table.created_s >= (now - timedelta(days=days)).timestamp())
-            )
+            rows = window_counts(mode, now, days)
             for category_id in [None, *category_ids]:
-                votes = (
-                    in_window
-                    if category_id is None
-                    else in_window.select(in_window.category_id == category_id)
-                )
-                if category_id is not None and len(votes.outcome) == 0:
+                selected = rows if category_id is None else rows.select(rows.key == category_id)
+                if category_id is not None and selected.key.size == 0:
                     continue
-                with_history = category_id is None and days is None
+                counts = vote_counts.pair_counts(selected, slug_of)
+                if category_id is None and days is None:
+                    total_votes += counts.total_votes
+                history = history_by_model(elo_states[mode]) if category_id is None else {}
                 boards.append(
                     build_leaderboard(
-                        votes,
+                        counts,
                         mode,
                         window,
                         category_id,
@@ -126,7 +103,7 @@ def refresh_leaderboards(
                         bootstrap=bootstrap,
                         seed=seed,
                         now=now,
-                        with_history=with_history,
+                        history=history if days is None else {},
                     )
                 )
     with transaction.atomic():
@@ -136,6 +113,12 @@ def refresh_leaderboards(
             for row in rows:
                 row.leaderboard = board
             Rating.objects.bulk_create(rows)
+        vote_counts.write_pair_tallies(ArenaMode.values, computed_at=now)
+        for mode, elo in elo_states.items():
+            RefreshState.objects.update_or_create(
+                mode=mode,
+                defaults={"counted_until": now, "elo": elo, "active_exclusions": exclusions},
+            )
     excluded = Vote.objects.filter(is_excluded=True).count()
     return RefreshSummary(
         leaderboards=len(boards),
@@ -146,8 +129,55 @@ def refresh_leaderboards(
     )
 
 
+def update_day_counts(states: dict, exclusions: list[str], *, now: datetime) -> set[str]:
+    """Bring VoteDayCount up to `now`; returns the voters whose exclusion changed.
+
+    Re-counted: every day from the one the last refresh stopped on (votes cast since,
+    and any committed late), and the days of voters excluded or re-included since.
+    The first time, every day.
+    """
+    if not states:
+        first = Vote.objects.aggregate(first=Min("created_at"))["first"]
+        VoteDayCount.objects.all().delete()
+        if first is not None:
+            vote_counts.recount_days(_days(first.astimezone(UTC).date(), now), until=now)
+        return set()
+    before = min(state.counted_until for state in states.values())
+    previous = set(next(iter(states.values())).active_exclusions)
+    changed = previous ^ set(exclusions)
+    days = set(_days(before.astimezone(UTC).date(), now))
+    if changed:
+        days |= vote_counts.vote_days(voters=changed)
+    vote_counts.recount_days(days, until=now)
+    return changed
+
+
+def _days(first: date, now: datetime) -> list[date]:
+    last = now.astimezone(UTC).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def window_counts(mode: str, now: datetime, days: int | None) -> vote_counts.CountRows:
+    """Counts per category and pair of the votes in a window: whole days from the
+    stored table, and the part of the first day the window cuts from the votes."""
+    if days is None:
+        return vote_counts.summed_counts(mode, "category_id")
+    cutoff = now - timedelta(days=days)
+    first_day = cutoff.astimezone(UTC).date()
+    whole = vote_counts.summed_counts(mode, "category_id", after_day=first_day)
+    part = vote_counts.counts_between(
+        mode, cutoff, vote_counts.day_start(first_day + timedelta(days=1))
+    )
+    return vote_counts.CountRows(
+        *(
+            np.concatenate([x, y])
+            for x, y in zip(whole.__dict__.values(), part.__dict__.values(), strict=True)
+        )
+    )
+
+
 def build_leaderboard(
-    votes: VoteTable,
+    counts: ratings.PairCounts,
     mode,
     window,
     category_id,
@@ -156,19 +186,16 @@ def build_leaderboard(
     bootstrap: int,
     seed: int,
     now: datetime,
-    with_history: bool,
+    history: dict[str, list],
 ) -> tuple[Leaderboard, list[Rating]]:
     """Fit one leaderboard (unsaved rows): the engine's output mapped onto our tables."""
-    board = ratings.rate(
-        votes.model_a, votes.model_b, votes.outcome, bootstrap=bootstrap, seed=seed
-    )
-    history = elo_history(votes) if with_history else {}
+    board = ratings.rate_counts(counts, bootstrap=bootstrap, seed=seed)
     leaderboard = Leaderboard(
         mode=mode,
         category_id=category_id,
         window=window,
         computed_at=now,
-        vote_count=len(votes.outcome),
+        vote_count=counts.total_votes,
         bootstrap_rounds=bootstrap,
         seed=seed,
         notes=list(board.notes),
@@ -209,27 +236,6 @@ def build_leaderboard(
     return leaderboard, rows
 
 
-def elo_history(votes: VoteTable) -> dict[str, list[list]]:
-    """Online Elo per model as [[ISO date-time, rating], ...], for rating-over-time charts."""
-    if len(votes.outcome) == 0:
-        return {}
-    encoded = ratings.encode_votes(
-        votes.model_a, votes.model_b, votes.outcome, timestamp_s=votes.created_s
-    )
-    history = ratings.online_elo(encoded, snapshots=ELO_HISTORY_POINTS)
-    moments = [
-        datetime.fromtimestamp(t, tz=UTC).isoformat(timespec="seconds") for t in history.timestamp_s
-    ]
-    return {
-        model: [
-            [moment, round(float(history.rating[s, m]), 2)]
-            for s, moment in enumerate(moments)
-            if history.first_vote[m] and history.vote_count[s] >= history.first_vote[m]
-        ]
-        for m, model in enumerate(history.models)
-    }
-
-
 def prune_leaderboards(keep: int = 3) -> int:
     """Delete all but the `keep` newest computations; returns how many boards went."""
     moments = list(
@@ -240,6 +246,7 @@ def prune_leaderboards(keep: int = 3) -> int:
     if not moments:
         return 0
     deleted, _ = Leaderboard.objects.filter(computed_at__lt=moments[-1]).delete()
+    PairTally.objects.filter(computed_at__lt=moments[-1]).delete()
     return deleted
 
 
@@ -260,24 +267,24 @@ def write_votes_csv(
         votes = votes.filter(is_excluded=False)
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
+    # Slugs from small dictionaries, not joins: the rows stream straight off the vote
+    # table (a server-side cursor on PostgreSQL), in bounded memory.
+    model_slug = dict(ImageModel.objects.values_list("pk", "slug"))
+    category_slug = dict(Category.objects.values_list("pk", "slug"))
+    challenge_slug = dict(Challenge.objects.values_list("pk", "slug"))
     count = 0
     for model_a, model_b, outcome, category, challenge, created in votes.values_list(
-        "model_a__slug",
-        "model_b__slug",
-        "outcome",
-        "category__slug",
-        "challenge__slug",
-        "created_at",
-    ).iterator(chunk_size=5000):
+        "model_a_id", "model_b_id", "outcome", "category_id", "challenge_id", "created_at"
+    ).iterator(chunk_size=EXPORT_CHUNK):
         # Slugs may start with "-": such cells get a quote, which the CLI removes.
         writer.writerow(
             neutralize_row(
                 [
-                    model_a,
-                    model_b,
+                    model_slug[model_a],
+                    model_slug[model_b],
                     EXPORT_WINNER[outcome],
-                    category or "",
-                    challenge or "",
+                    category_slug.get(category, ""),
+                    challenge_slug.get(challenge, ""),
                     created.isoformat(timespec="microseconds"),
                 ]
             )

@@ -28,19 +28,19 @@ left alone.
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
-from leaderboard import ratings
 from leaderboard.arena.services import AUTOMATIC, exclude_voter
-from leaderboard.models import ArenaMode, Vote, VoterExclusion, VoterIdentity
+from leaderboard.models import ArenaMode, ImageModel, Vote, VoterExclusion, VoterIdentity
 from leaderboard.ratings import detection
 from leaderboard.ratings.detection import MIN_CONSISTENCY_VOTES, P_THRESHOLD, consistency
 
@@ -109,29 +109,103 @@ def network_velocity(network_hash: str) -> dict:
     }
 
 
-def _mode_votes(mode: str, until: datetime) -> dict[str, np.ndarray]:
-    rows = list(
-        Vote.objects.filter(mode=mode, created_at__lte=until).values_list(
-            "voter", "model_a__slug", "model_b__slug", "outcome", "is_excluded"
-        )
+def _testable_voters(mode: str, until: datetime, *, min_votes: int) -> set[str]:
+    """Voters who could be flagged: not left alone, with enough decisive votes for a
+    rule (counted in SQL), and the candidate members of networks with enough."""
+    decisive = Vote.objects.filter(mode=mode, created_at__lte=until, outcome__in=DECISIVE).exclude(
+        voter__in=VoterExclusion.objects.values("voter")
     )
-    if not rows:
+    threshold = min(min_votes, MIN_CONSISTENCY_VOTES)
+    voters = set(
+        decisive.values("voter")
+        .annotate(n=Count("id"))
+        .filter(n__gte=threshold)
+        .values_list("voter", flat=True)
+    )
+    vote, identity, exclusion = (m._meta.db_table for m in (Vote, VoterIdentity, VoterExclusion))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT i.network_hash FROM {vote} v JOIN {identity} i ON i.voter = v.voter "
+            "WHERE v.mode = %s AND v.created_at <= %s AND v.outcome IN ('a', 'b') "
+            f"AND v.voter NOT IN (SELECT voter FROM {exclusion}) "
+            "GROUP BY i.network_hash HAVING COUNT(*) >= %s",
+            [mode, connection.ops.adapt_datetimefield_value(until), min_votes],
+        )
+        networks = [row[0] for row in cursor.fetchall()]
+    members = VoterIdentity.objects.filter(network_hash__in=networks).exclude(
+        voter__in=VoterExclusion.objects.values("voter")
+    )
+    return voters | set(members.values_list("voter", flat=True))
+
+
+def _cells_of_the_rest(votes, rows: list[tuple]) -> list[tuple]:
+    """Counts per (model_a, model_b, outcome, is_excluded, left alone) of the votes
+    not in `rows` (one GROUP BY over all, less the counts of `rows`)."""
+    left_alone = Exists(VoterExclusion.objects.filter(voter=OuterRef("voter")))
+    grouped = (
+        votes.annotate(left_alone=left_alone)
+        .values_list("model_a_id", "model_b_id", "outcome", "is_excluded", "left_alone")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = Counter({tuple(row[:5]): row[5] for row in grouped})
+    # Every vote read one by one is a candidate's (not left alone).
+    for _, a, b, o, excluded, n in rows:
+        counts[(a, b, o, excluded, False)] -= n
+    return [(*key, n) for key, n in counts.items() if n > 0]
+
+
+def _mode_votes(mode: str, until: datetime, *, min_votes: int) -> dict[str, np.ndarray]:
+    """One mode's votes for detection without reading every vote: the votes of the
+    voters who could be flagged (read as counts per voter, pair and outcome, expanded
+    here), everyone else's as counts per cell ("base": counted votes; "crowd":
+    decisive votes of voters not left alone)."""
+    testable = _testable_voters(mode, until, min_votes=min_votes)
+    votes = Vote.objects.filter(mode=mode, created_at__lte=until)
+    slug = dict(ImageModel.objects.values_list("pk", "slug"))
+    rows = []  # (voter, model_a, model_b, outcome, is_excluded, votes)
+    ordered = sorted(testable)
+    for chunk in range(0, len(ordered), 1000):
+        part = ordered[chunk : chunk + 1000]
+        rows += (
+            votes.filter(voter__in=part)
+            .values_list("voter", "model_a_id", "model_b_id", "outcome", "is_excluded")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+    cells = _cells_of_the_rest(votes, rows)
+    base = [(slug[a], slug[b], o, n) for a, b, o, excluded, _, n in cells if not excluded]
+    crowd = [
+        (slug[a], slug[b], o == "a", n)
+        for a, b, o, _, left_alone, n in cells
+        if not left_alone and o in DECISIVE
+    ]
+    if not rows and not base:
         return {}
-    columns = (np.array(column, dtype=object) for column in zip(*rows, strict=True))
-    voter, model_a, model_b, outcome, is_excluded = columns
+    # One entry per vote again, but pointing at the same few objects: the statistics
+    # work per vote, the memory stays per (voter, pair, outcome).
+    repeat = np.repeat(np.arange(len(rows)), [row[5] for row in rows]).astype(np.int64)
+
+    def per_vote(values: list) -> np.ndarray:
+        return np.array(values, dtype=object)[repeat] if values else np.zeros(0, dtype=object)
+
     return {
-        "voter": voter,
-        "model_a": model_a,
-        "model_b": model_b,
-        "outcome": outcome,
-        "is_excluded": is_excluded.astype(bool),
+        "voter": per_vote([row[0] for row in rows]),
+        "model_a": per_vote([slug[row[1]] for row in rows]),
+        "model_b": per_vote([slug[row[2]] for row in rows]),
+        "outcome": per_vote([row[3] for row in rows]),
+        "is_excluded": per_vote([row[4] for row in rows]).astype(bool),
+        "base": tuple(np.array(c, dtype=object) for c in zip(*base, strict=True)) if base else None,
+        "crowd": tuple(np.array(c, dtype=object) for c in zip(*crowd, strict=True))
+        if crowd
+        else None,
     }
 
 
 def find_suspects(mode: str, until: datetime, *, min_votes: int) -> tuple[dict, set, set]:
     """{voter: evidence} for one arena mode's suspects; also the voters and networks
     tested. Reads the votes, writes nothing."""
-    votes = _mode_votes(mode, until)
+    votes = _mode_votes(mode, until, min_votes=min_votes)
     if not votes:
         return {}, set(), set()
     voter, model_a, model_b, outcome = (
@@ -146,10 +220,24 @@ def find_suspects(mode: str, until: datetime, *, min_votes: int) -> tuple[dict, 
         )
     )
     network = np.array([network_of.get(v, "") for v in voter], dtype=object)
-    base = {"mode": mode, "threshold": P_THRESHOLD, "ratings_votes": int(counted.sum())}
+    base_cells, crowd = votes["base"], votes["crowd"]
+    base_votes = int(base_cells[3].sum()) if base_cells is not None else 0
+    base = {
+        "mode": mode,
+        "threshold": P_THRESHOLD,
+        "ratings_votes": int(counted.sum()) + base_votes,
+    }
     suspects: dict[str, dict] = {}
     found = detection.find_suspects(
-        voter, network, model_a, model_b, outcome, counted, candidate, min_votes=min_votes
+        voter,
+        network,
+        model_a,
+        model_b,
+        outcome,
+        counted,
+        candidate,
+        min_votes=min_votes,
+        base=base_cells,
     )
     for suspect in found:
         finding = suspect.finding
@@ -176,10 +264,8 @@ def find_suspects(mode: str, until: datetime, *, min_votes: int) -> tuple[dict, 
     # Consistency, against the ratings without the suspects found so far.
     decisive = np.isin(outcome, DECISIVE) & candidate
     kept = counted & ~np.isin(voter, list(suspects))
-    fit = ratings.fit_bradley_terry(
-        ratings.aggregate_votes(model_a[kept], model_b[kept], outcome[kept])
-    )
-    current = dict(zip(fit.models, (float(r) for r in fit.rating), strict=True))
+    cells = detection.CellCounts(model_a, model_b, outcome, base_cells)
+    current = cells.ratings(cells.totals(kept) + cells.base)
     tested = decisive & ~np.isin(voter, list(suspects))
     scores = consistency(
         voter[tested],
@@ -188,6 +274,7 @@ def find_suspects(mode: str, until: datetime, *, min_votes: int) -> tuple[dict, 
         outcome[tested] == "a",
         current,
         min_votes=MIN_CONSISTENCY_VOTES,
+        crowd=crowd,
     )
     for c in scores:
         if c.p_value >= P_THRESHOLD:

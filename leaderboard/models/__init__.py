@@ -45,8 +45,11 @@ from leaderboard.models.catalog import (
 )
 from leaderboard.models.ratings import (
     Leaderboard,
+    PairTally,
     Rating,
     RatingWindow,
+    RefreshState,
+    VoteDayCount,
 )
 from leaderboard.models.serving import (
     PlaygroundRun,
@@ -76,8 +79,11 @@ __all__ = [
     "OfferingStats",
     "PlaygroundRun",
     "Provider",
+    "PairTally",
     "Rating",
     "RatingWindow",
+    "RefreshState",
+    "VoteDayCount",
     "SampleSource",
     "SampleStatus",
     "ServingBoard",

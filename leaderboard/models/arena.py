@@ -83,6 +83,10 @@ class Vote(models.Model):
                 condition=~models.Q(model_a=models.F("model_b")), name="vote_between_two_models"
             )
         ]
+        # Pages ask whether any demo vote exists: an index of just those answers at once.
+        indexes = [
+            models.Index(fields=["is_demo"], condition=models.Q(is_demo=True), name="vote_demo")
+        ]
 
     def __str__(self):
         return f"{self.model_a_id} vs {self.model_b_id}: {self.outcome}"

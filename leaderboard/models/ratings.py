@@ -73,3 +73,63 @@ class Rating(models.Model):
 
     def __str__(self):
         return f"{self.image_model_id}: {self.rating}"
+
+
+class VoteDayCount(models.Model):
+    """Non-excluded votes of one day, arena mode, challenge and unordered model pair.
+
+    The refresh keeps this table in step with the votes (re-counting only the days that
+    changed) and fits every board from sums over it, so it never reads votes one by one.
+    `model_low` is the model with the lower id; `low_wins` counts votes it won.
+    """
+
+    day = models.DateField()
+    mode = models.CharField(max_length=8, choices=ArenaMode.choices)
+    category = models.ForeignKey(
+        Category, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    challenge = models.ForeignKey(
+        "leaderboard.Challenge", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    model_low = models.ForeignKey(ImageModel, on_delete=models.CASCADE, related_name="+")
+    model_high = models.ForeignKey(ImageModel, on_delete=models.CASCADE, related_name="+")
+    low_wins = models.PositiveIntegerField(default=0)
+    high_wins = models.PositiveIntegerField(default=0)
+    ties = models.PositiveIntegerField(default=0)
+    both_bad = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="votedaycount_day")]
+
+
+class PairTally(models.Model):
+    """Head-to-head counts per arena mode, challenge and model pair, as one refresh saw
+    them (its `computed_at`): what the pages show instead of counting votes."""
+
+    computed_at = models.DateTimeField(db_index=True)
+    mode = models.CharField(max_length=8, choices=ArenaMode.choices)
+    challenge = models.ForeignKey(
+        "leaderboard.Challenge", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    model_low = models.ForeignKey(ImageModel, on_delete=models.CASCADE, related_name="+")
+    model_high = models.ForeignKey(ImageModel, on_delete=models.CASCADE, related_name="+")
+    low_wins = models.PositiveIntegerField(default=0)
+    high_wins = models.PositiveIntegerField(default=0)
+    ties = models.PositiveIntegerField(default=0)
+    both_bad = models.PositiveIntegerField(default=0)
+
+
+class RefreshState(models.Model):
+    """Where the last ratings refresh stopped, per arena mode, so the next continues.
+
+    `elo` holds the online Elo state after the last vote seen (ratings, first votes,
+    chart points); `active_exclusions` the excluded voters it counted without, so a
+    change there re-counts the days of those voters' votes.
+    """
+
+    mode = models.CharField(max_length=8, choices=ArenaMode.choices, unique=True)
+    counted_until = models.DateTimeField(help_text="Votes up to this moment are counted")
+    last_vote_at = models.DateTimeField(null=True, blank=True)
+    last_vote_id = models.BigIntegerField(default=0)
+    elo = models.JSONField(default=dict, blank=True)
+    active_exclusions = models.JSONField(default=list, blank=True)

@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count
-
 from leaderboard.arena.pool import SIMULATED_PROVIDER
 from leaderboard.models import (
     BenchRun,
@@ -15,6 +13,7 @@ from leaderboard.models import (
     Leaderboard,
     Offering,
     OfferingStats,
+    PairTally,
     Rating,
     Vote,
 )
@@ -91,6 +90,9 @@ class Tally:
         return self.x_wins + self.y_wins + self.ties + self.both_bad
 
 
+TALLY_COUNTS = ("low_wins", "high_wins", "ties", "both_bad")
+
+
 def boards() -> dict[tuple[str, str, str], BoardInfo]:
     """Current leaderboards by (mode, category slug or "", window)."""
     return cached("boards", _load_boards)
@@ -163,35 +165,21 @@ def _load_boards() -> dict[tuple[str, str, str], BoardInfo]:
 
 
 def _load_vote_tallies() -> list[Tally]:
-    votes = Vote.objects.filter(is_excluded=False)
+    """The head-to-head counts the current ratings' refresh stored (see vote_counts)."""
     ratings_at = current_snapshot().ratings_at
-    if ratings_at is not None:
-        # The same votes the ratings saw, so a page's matchups and its ratings agree.
-        votes = votes.filter(created_at__lte=ratings_at)
-    rows = (
-        votes.values_list("mode", "challenge_id", "model_a_id", "model_b_id", "outcome")
-        .annotate(n=Count("id"))
-        .order_by()
+    if ratings_at is None:
+        return []
+    rows = PairTally.objects.filter(computed_at=ratings_at).values_list(
+        "mode", "challenge_id", "model_low_id", "model_high_id", *TALLY_COUNTS
     )
     names = catalog()
-    counts: dict[tuple, list[int]] = {}
-    slot = {"tie": 2, "both_bad": 3}
-    for mode, challenge_id, a_id, b_id, outcome, n in rows:
-        a, b = names.model_slugs_by_id[a_id], names.model_slugs_by_id[b_id]
-        x, y = sorted((a, b))
+    tallies = []
+    for mode, challenge_id, low_id, high_id, low_wins, high_wins, ties, both_bad in rows:
+        low, high = names.model_slugs_by_id[low_id], names.model_slugs_by_id[high_id]
+        x_wins, y_wins = (low_wins, high_wins) if low < high else (high_wins, low_wins)
         challenge = names.challenge_slugs_by_id.get(challenge_id) if challenge_id else None
-        tally = counts.setdefault((mode, challenge, x, y), [0, 0, 0, 0])
-        if outcome in slot:
-            tally[slot[outcome]] += n
-        else:
-            winner = a if outcome == "a" else b
-            tally[0 if winner == x else 1] += n
-    return [
-        Tally(mode, challenge, x, y, *values)
-        for (mode, challenge, x, y), values in sorted(
-            counts.items(), key=lambda item: tuple(str(part) for part in item[0])
-        )
-    ]
+        tallies.append(Tally(mode, challenge, *sorted((low, high)), x_wins, y_wins, ties, both_bad))
+    return sorted(tallies, key=lambda t: (t.mode, str(t.challenge_slug), t.model_x, t.model_y))
 
 
 def _load_has_demo() -> bool:

@@ -183,9 +183,14 @@ def consistency(
     ratings: dict[str, float],
     *,
     min_votes: int = MIN_CONSISTENCY_VOTES,
+    crowd: tuple | None = None,
 ) -> list[Consistency]:
     """Consistency of every group with at least `min_votes` decisive votes on rated
-    models against the whole crowd's, least consistent first."""
+    models against the whole crowd's, least consistent first.
+
+    `crowd`, when given, is more of the crowd's decisive votes, counted but not
+    grouped: (model_a, model_b, a_won, weight) arrays, a weight being a vote count.
+    """
     group, model_a, model_b = (np.asarray(x, dtype=object) for x in (group, model_a, model_b))
     a_won = np.asarray(a_won, dtype=bool)
     known = np.array([a in ratings and b in ratings for a, b in zip(model_a, model_b, strict=True)])
@@ -193,7 +198,7 @@ def consistency(
         return []
     group = group[known]
     log_likelihood, residual = vote_residuals(model_a[known], model_b[known], a_won[known], ratings)
-    crowd_mean, crowd_sd = float(residual.mean()), float(residual.std())
+    crowd_mean, crowd_sd = _crowd_spread(residual, crowd, ratings)
     if crowd_sd == 0.0:
         return []
     expected_ll = log_likelihood - residual
@@ -218,6 +223,25 @@ def consistency(
     return sorted(results, key=lambda c: c.z)
 
 
+def _crowd_spread(residual: np.ndarray, crowd, ratings) -> tuple[float, float]:
+    """Mean and standard deviation of the residuals, with the weighted `crowd` cells."""
+    if crowd is None:
+        return float(residual.mean()), float(residual.std())
+    model_a, model_b, a_won, weight = (np.asarray(x) for x in crowd)
+    known = np.array(
+        [a in ratings and b in ratings for a, b in zip(model_a, model_b, strict=True)], dtype=bool
+    )
+    extra = (
+        vote_residuals(model_a[known], model_b[known], a_won[known], ratings)[1]
+        if known.any()
+        else np.zeros(0)
+    )
+    values = np.concatenate([residual, extra])
+    weights = np.concatenate([np.ones(residual.size), np.asarray(weight, float)[known]])
+    mean = float(np.average(values, weights=weights))
+    return mean, float(np.sqrt(np.average((values - mean) ** 2, weights=weights)))
+
+
 # Leave-one-out and one at a time: a stuffer who is a large share of the votes drags the
 # ratings towards itself, so tested against ratings that include its own votes it can
 # look ordinary while honest voters look odd. Each group is therefore tested against
@@ -237,20 +261,29 @@ class Suspect:
     ratings: dict[str, float]
 
 
-class _CellCounts:
+class CellCounts:
     """Votes as (pair, outcome) cells over a fixed model list, for fast refits."""
 
-    def __init__(self, model_a, model_b, outcome):
-        self.models = tuple(sorted(set(model_a) | set(model_b)))
+    def __init__(self, model_a, model_b, outcome, base=None):
+        base_a, base_b, base_outcome, base_weight = base if base is not None else ((), (), (), ())
+        self.models = tuple(sorted(set(model_a) | set(model_b) | set(base_a) | set(base_b)))
+        self.n_cells = len(self.models) ** 2 * 4
+        self.cell = self._cells(model_a, model_b, outcome)
+        # Counted votes outside the arrays, as cell totals (counts, not votes).
+        self.base = np.bincount(
+            self._cells(base_a, base_b, base_outcome),
+            weights=np.asarray(base_weight, dtype=np.float64),
+            minlength=self.n_cells,
+        ).astype(np.int64)
+
+    def _cells(self, model_a, model_b, outcome) -> np.ndarray:
         index = {m: k for k, m in enumerate(self.models)}
         a = np.array([index[m] for m in model_a], dtype=np.int64)
         b = np.array([index[m] for m in model_b], dtype=np.int64)
         code = np.array([OUTCOMES.index(o) for o in outcome], dtype=np.int64)
-        swapped = a > b
-        code = np.where(swapped, _SWAPPED_OUTCOME[code], code)
+        code = np.where(a > b, _SWAPPED_OUTCOME[code], code)
         n = len(self.models)
-        self.n_cells = n * n * 4
-        self.cell = (np.minimum(a, b) * n + np.maximum(a, b)) * 4 + code
+        return (np.minimum(a, b) * n + np.maximum(a, b)) * 4 + code
 
     def totals(self, mask: np.ndarray) -> np.ndarray:
         return np.bincount(self.cell[mask], minlength=self.n_cells)
@@ -297,6 +330,7 @@ def find_suspects(
     min_votes: int = MIN_VOTES,
     p_threshold: float = P_THRESHOLD,
     max_rounds: int = 200,
+    base: tuple | None = None,
 ) -> list[Suspect]:
     """Voters and networks whose votes favour one model beyond the ratings, found one
     at a time (most extreme first), each tested against leave-its-votes-out ratings.
@@ -306,15 +340,17 @@ def find_suspects(
     `candidate` for testing. The ratings are refitted from the counted votes minus
     those of suspects found so far. A flagged network excludes its voters whose votes
     went the favoured model's way (more often than the ratings predict for "for",
-    less for "against"), not its other voters.
+    less for "against"), not its other voters. `base`, when given, holds the counted
+    votes of voters who cannot be flagged, as cells: (model_a, model_b, outcome,
+    count) arrays; they enter every fit but are never tested.
     """
     voter, network, model_a, model_b, outcome = (
         np.asarray(x, dtype=object) for x in (voter, network, model_a, model_b, outcome)
     )
     counted, candidate = np.asarray(counted, dtype=bool), np.asarray(candidate, dtype=bool)
-    if not counted.any():
+    if not counted.any() and base is None:
         return []
-    cells = _CellCounts(model_a, model_b, outcome)
+    cells = CellCounts(model_a, model_b, outcome, base)
     decisive = np.isin(outcome, DECISIVE_OUTCOMES) & candidate
     a_won = outcome == "a"
     groups = [("voter", rows) for rows in _rows_of(voter, model_a, model_b, decisive, min_votes)]
@@ -328,7 +364,7 @@ def find_suspects(
     cached: list = [None] * len(groups)
     suspects: list[Suspect] = []
     for _ in range(max_rounds):
-        totals = cells.totals(counted & ~dropped)
+        totals = cells.totals(counted & ~dropped) + cells.base
         best = None
         for g, (kind, rows) in enumerate(groups):
             rows = rows[~dropped[rows]]

@@ -42,6 +42,9 @@ def online_elo(
     initial: float = 1000.0,
     both_bad: str = "tie",
     snapshots: int = 1000,
+    start: EloHistory | None = None,
+    start_position: int = 0,
+    total_votes: int | None = None,
 ) -> EloHistory:
     """Sequential Elo (Elo 1978) over the votes in the order given (time order).
 
@@ -54,6 +57,12 @@ def online_elo(
     ceil(votes / snapshots)-th vote and after the last one, so a chart of 1M votes holds
     at most `snapshots` + 1 points per model. A plain Python loop: the updates are
     inherently sequential (about 1 s per million votes).
+
+    To go on where an earlier call stopped (votes in chunks, or new votes since), pass
+    its result as `start` (same `models`), the votes it had seen as `start_position`,
+    and the number of votes of the whole run as `total_votes`: ratings, first votes and
+    positions go on, the snapshots are spaced for the whole run and only this call's
+    are returned, so the chunks' snapshots together equal one call's.
     """
     check_both_bad_rule(both_bad)
     if snapshots < 1:
@@ -62,14 +71,17 @@ def online_elo(
     model_a = votes.model_a.tolist()
     model_b = votes.model_b.tolist()
     outcome = votes.outcome.tolist()
-    n_votes = len(outcome)
-    every = max(1, math.ceil(n_votes / snapshots))
-    ratings = [float(initial)] * n_models
-    first_vote = [0] * n_models
+    offset = start_position
+    n_votes = offset + len(outcome)
+    run_votes = n_votes if total_votes is None else total_votes
+    every = max(1, math.ceil(run_votes / snapshots))
+    ratings = start.final.tolist() if start is not None else [float(initial)] * n_models
+    first_vote = start.first_vote.tolist() if start is not None else [0] * n_models
     recorded_ratings: list[list[float]] = []
     recorded_at: list[int] = []
     skip_both_bad = both_bad == "drop"
-    for position, (a, b, code) in enumerate(zip(model_a, model_b, outcome, strict=True), start=1):
+    voted = zip(model_a, model_b, outcome, strict=True)
+    for position, (a, b, code) in enumerate(voted, start=offset + 1):
         if not (skip_both_bad and code == BOTH_BAD) and a != b:
             if not first_vote[a]:
                 first_vote[a] = position
@@ -79,13 +91,13 @@ def online_elo(
             change = k * (_SCORE_A[code] - expected)
             ratings[a] += change
             ratings[b] -= change
-        if position % every == 0 or position == n_votes:
+        if position % every == 0 or position == run_votes:
             recorded_ratings.append(ratings.copy())
             recorded_at.append(position)
     vote_count = np.asarray(recorded_at, dtype=np.int64)
     timestamps = None
     if votes.timestamp_s is not None and vote_count.size:
-        timestamps = votes.timestamp_s[vote_count - 1]
+        timestamps = votes.timestamp_s[vote_count - offset - 1]
     return EloHistory(
         models=votes.models,
         vote_count=vote_count,

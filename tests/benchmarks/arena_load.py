@@ -414,6 +414,11 @@ def main(argv=None) -> int:
         ),
         help="A PostgreSQL URL allowed to CREATE DATABASE (the run uses a fresh one).",
     )
+    parser.add_argument(
+        "--database-url",
+        help="Run against this existing database (say one seeded with `manage.py seed_votes`) "
+        "instead of a fresh one; it is migrated and topped up with images, never dropped.",
+    )
     parser.add_argument("--voters", type=int, default=32)
     parser.add_argument("--duration", type=float, default=20.0, help="Seconds of load.")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes.")
@@ -455,7 +460,9 @@ def main(argv=None) -> int:
 
     with work_directory("pairwise-load-", keep=args.keep) as workdir:
         pg_name = None
-        if args.db == "postgres":
+        if args.database_url:
+            database_url = args.database_url  # e.g. seeded with seed_votes; kept afterwards
+        elif args.db == "postgres":
             pg_name, database_url = create_postgres_database(args.pg_admin_url)
         else:
             database_url = f"sqlite:///{workdir / 'load.sqlite3'}"

@@ -118,7 +118,26 @@ def board(
             is_provisional=True,
             status="no votes against a rated model",
         )
+    store_tallies()
     return row
+
+
+def store_tallies() -> None:
+    """What a ratings refresh writes for the pages besides the boards: the head-to-head
+    counts of the votes up to the current boards' time (boards here are built by hand)."""
+    from django.db.models import Max
+    from leaderboard.leaderboards import update_day_counts
+
+    from leaderboard import vote_counts
+    from leaderboard.models import ArenaMode, Leaderboard, PairTally, VoteDayCount
+
+    at = Leaderboard.objects.filter(is_current=True).aggregate(at=Max("computed_at"))["at"]
+    if at is None:
+        return
+    PairTally.objects.all().delete()
+    VoteDayCount.objects.all().delete()
+    update_day_counts({}, [], now=at)
+    vote_counts.write_pair_tallies(ArenaMode.values, computed_at=at)
 
 
 def stats(
@@ -174,7 +193,7 @@ def votes(
     when = created_at or timezone.now() - timedelta(hours=1)
     chosen = challenge(challenge_slug) if challenge_slug else None
     outcomes = ["a"] * a_wins + ["b"] * b_wins + ["tie"] * ties + ["both_bad"] * both_bad
-    return Vote.objects.bulk_create(
+    created = Vote.objects.bulk_create(
         Vote(
             model_a=model(a),
             model_b=model(b),
@@ -188,6 +207,8 @@ def votes(
         )
         for index, outcome in enumerate(outcomes)
     )
+    store_tallies()
+    return created
 
 
 def crowd_votes(true_ratings: dict[str, float], n: int, *, seed=1, mode="t2i") -> int:
@@ -212,6 +233,7 @@ def crowd_votes(true_ratings: dict[str, float], n: int, *, seed=1, mode="t2i") -
             )
         )
     Vote.objects.bulk_create(rows)
+    store_tallies()
     return n
 
 
