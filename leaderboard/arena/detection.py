@@ -204,7 +204,12 @@ def _mode_votes(mode: str, until: datetime, *, min_votes: int) -> dict[str, np.n
 
 def find_suspects(mode: str, until: datetime, *, min_votes: int) -> tuple[dict, set, set]:
     """{voter: evidence} for one arena mode's suspects; also the voters and networks
-    tested. Reads the votes, writes nothing."""
+    tested. Reads the votes, writes nothing.
+
+    Long on purpose: one pass over the same vote arrays builds the candidates, the
+    crowd they are compared with and the networks; split, it would hand those arrays
+    between helpers that each make sense only in this order.
+    """
     votes = _mode_votes(mode, until, min_votes=min_votes)
     if not votes:
         return {}, set(), set()

@@ -494,6 +494,10 @@ def _gallery(model) -> dict:
 
 
 def _faq(context: dict) -> list[tuple[str, str]]:
+    """The model page's questions and answers, from the figures already on the page.
+
+    Long on purpose: one short block per question, in the order the page shows them.
+    """
     model = context["model"]
     name = model.name
     faq = []

@@ -126,10 +126,10 @@ def store_tallies() -> None:
     """What a ratings refresh writes for the pages besides the boards: the head-to-head
     counts of the votes up to the current boards' time (boards here are built by hand)."""
     from django.db.models import Max
-    from leaderboard.leaderboards import update_day_counts
 
     from leaderboard import vote_counts
     from leaderboard.models import ArenaMode, Leaderboard, PairTally, VoteDayCount
+    from leaderboard.rating_refresh import update_day_counts
 
     at = Leaderboard.objects.filter(is_current=True).aggregate(at=Max("computed_at"))["at"]
     if at is None:

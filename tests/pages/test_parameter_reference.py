@@ -127,4 +127,4 @@ def test_the_model_page_shows_the_reference_and_the_legend(client):
     for behaviour in BEHAVIOURS:
         assert behaviour in page_text
     assert "png jpeg webp gif" in page_text
-    assert "Replicate, Simulated (loopback): output_quality=80" in page_text
+    assert "renamed Replicate: output_quality=80" in page_text  # the simulated provider is hidden

@@ -3,8 +3,8 @@
 import re
 
 import pytest
-from leaderboard.leaderboards import refresh_leaderboards
 
+from leaderboard.rating_refresh import refresh_leaderboards
 from tests.pages import builders
 from tests.pages.builders import stats, table, text
 

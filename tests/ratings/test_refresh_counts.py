@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 from django.utils import timezone
-from leaderboard.leaderboards import refresh_leaderboards
 
 from leaderboard import ratings
 from leaderboard.arena.demo import ensure_demo_generations, simulate_crowd
@@ -22,6 +21,7 @@ from leaderboard.models import (
     VoteDayCount,
 )
 from leaderboard.pages.board_queries import Tally, _load_vote_tallies
+from leaderboard.rating_refresh import refresh_leaderboards
 
 pytestmark = pytest.mark.django_db
 

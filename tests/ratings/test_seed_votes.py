@@ -6,9 +6,9 @@ from collections import Counter
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import F
-from leaderboard.leaderboards import refresh_leaderboards
 
 from leaderboard.models import Challenge, Leaderboard, Vote
+from leaderboard.rating_refresh import refresh_leaderboards
 
 pytestmark = pytest.mark.django_db
 
