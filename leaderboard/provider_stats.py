@@ -47,14 +47,15 @@ SAMPLE_FIELDS = {
     "cost_usd": "cost_usd",
     "last_pending_ms": "last_pending_ms",
     "first_ready_ms": "first_ready_ms",
+    "region": "region",
 }
 
 
-def load_samples(window_days: int, now: datetime) -> pd.DataFrame:
-    """The window's samples in the columns `bench.stats` expects."""
+def load_samples(window_days: float, now: datetime, **filters) -> pd.DataFrame:
+    """The window's samples (narrowed by ORM `filters`) in the columns `bench.stats` expects."""
     columns = [column for column in stats.SAMPLE_COLUMNS if column in SAMPLE_FIELDS]
     rows = BenchSample.objects.filter(
-        started_at__gte=now - timedelta(days=window_days), started_at__lte=now
+        started_at__gte=now - timedelta(days=window_days), started_at__lte=now, **filters
     ).values_list(*(SAMPLE_FIELDS[column] for column in columns))
     frame = pd.DataFrame.from_records(list(rows.iterator(chunk_size=10_000)), columns=columns)
     frame["offering_key"] = frame["provider_slug"] + "/" + frame["model_slug"]

@@ -87,8 +87,8 @@ NOT_LIVE = f"""
 """
 INSERT_MATCHUP = """
     INSERT INTO leaderboard_matchup (code, challenge_id, generation_a_id, generation_b_id,
-        model_a_id, model_b_id, voter, ip_hash, served_at, expires_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
+        model_a_id, model_b_id, voter, ip_hash, served_at, expires_at, kind)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
 """
 # The claim: one conditional UPDATE, so two submits at the same instant cannot both win.
 CLAIM_MATCHUP = """
@@ -165,38 +165,37 @@ def _serve(voter, mode, category, ip_hash, now, sampler) -> Matchup | None:
                 break
         else:
             return None
-        row = {
-            "code": secrets.token_urlsafe(32),
-            "challenge_id": pick.challenge_id,
-            "generation_a_id": pick.generation_a_id,
-            "generation_b_id": pick.generation_b_id,
-            "model_a_id": pick.model_a_id,
-            "model_b_id": pick.model_b_id,
-            "voter": voter,
-            "ip_hash": ip_hash,
-            "served_at": now,
-            "expires_at": now + timedelta(seconds=settings.ARENA_MATCHUP_EXPIRY_S),
-        }
-        cursor.execute(
-            INSERT_MATCHUP,
-            [
-                row["code"],
-                row["challenge_id"],
-                row["generation_a_id"],
-                row["generation_b_id"],
-                row["model_a_id"],
-                row["model_b_id"],
-                voter,
-                ip_hash,
-                _db_time(row["served_at"]),
-                _db_time(row["expires_at"]),
-            ],
-        )
-        row.update(id=cursor.fetchone()[0], voted_at=None)
-    matchup = _loaded(Matchup, row)
+        matchup = _insert_matchup(cursor, pick, voter, ip_hash, now, MatchupKind.MODELS)
     matchup.mode = mode
     matchup.category_id = catalog.challenges[pick.challenge_id].category_id
     return matchup
+
+
+def _insert_matchup(cursor, pick: Pick, voter: str, ip_hash: str, now: datetime, kind: str):
+    """Store the matchup of `pick` for `voter` (a fresh opaque code) and return it."""
+    row = {
+        "code": secrets.token_urlsafe(32),
+        "challenge_id": pick.challenge_id,
+        "generation_a_id": pick.generation_a_id,
+        "generation_b_id": pick.generation_b_id,
+        "model_a_id": pick.model_a_id,
+        "model_b_id": pick.model_b_id,
+        "voter": voter,
+        "ip_hash": ip_hash,
+        "served_at": now,
+        "expires_at": now + timedelta(seconds=settings.ARENA_MATCHUP_EXPIRY_S),
+        "kind": str(kind),
+    }
+    cursor.execute(
+        INSERT_MATCHUP,
+        [
+            *(row[name] for name in ("code", "challenge_id", "generation_a_id")),
+            *(row[name] for name in ("generation_b_id", "model_a_id", "model_b_id")),
+            voter, ip_hash, _db_time(row["served_at"]), _db_time(row["expires_at"]), row["kind"],
+        ],
+    )  # fmt: skip
+    row.update(id=cursor.fetchone()[0], voted_at=None)
+    return _loaded(Matchup, row)
 
 
 def _count_impressions(cursor, pick: Pick, retired: set[int], now: datetime) -> bool:

@@ -19,7 +19,7 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -41,11 +41,6 @@ from leaderboard.models import (
     VoterExclusion,
 )
 
-INSERT_SERVING_MATCHUP = """
-    INSERT INTO leaderboard_matchup (code, challenge_id, generation_a_id, generation_b_id,
-        model_a_id, model_b_id, voter, ip_hash, served_at, expires_at, kind)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id
-"""
 # Groups drawn at random before going through all of them for one with fresh images.
 MAX_GROUP_ATTEMPTS = 12
 
@@ -234,30 +229,7 @@ def _serve(voter, ip_hash, now, sampler) -> Matchup | None:
                 break
         else:
             return None
-        row = {
-            "code": secrets.token_urlsafe(32),
-            "challenge_id": pick.challenge_id,
-            "generation_a_id": pick.generation_a_id,
-            "generation_b_id": pick.generation_b_id,
-            "model_a_id": pick.model_a_id,
-            "model_b_id": pick.model_b_id,
-            "voter": voter,
-            "ip_hash": ip_hash,
-            "served_at": now,
-            "expires_at": now + timedelta(seconds=settings.ARENA_MATCHUP_EXPIRY_S),
-            "kind": MatchupKind.SERVING.value,
-        }
-        cursor.execute(
-            INSERT_SERVING_MATCHUP,
-            [
-                row["code"], row["challenge_id"], row["generation_a_id"],
-                row["generation_b_id"], row["model_a_id"], row["model_b_id"], voter,
-                ip_hash, services._db_time(now), services._db_time(row["expires_at"]),
-                row["kind"],
-            ],
-        )  # fmt: skip
-        row.update(id=cursor.fetchone()[0], voted_at=None)
-    matchup = services._loaded(Matchup, row)
+        matchup = services._insert_matchup(cursor, pick, voter, ip_hash, now, MatchupKind.SERVING)
     matchup.mode = group.mode
     return matchup
 
