@@ -239,23 +239,35 @@ def measured_differences(model: ImageModel) -> dict:
         "rows": rows,
         "pairs": len(pairs),
         "similarities": similarities,
-        "callouts": _callouts(rows),
+        "callouts": _callouts(rows, _partners(pairs)),
     }
+
+
+def _partners(pairs) -> dict[str, set[str]]:
+    """provider -> the providers its images were compared with (the same requests)."""
+    partners: dict[str, set[str]] = defaultdict(set)
+    for provider_a, provider_b, *_ in pairs:
+        partners[provider_a].add(provider_b)
+        partners[provider_b].add(provider_a)
+    return partners
 
 
 def _format(content_type: str) -> str:
     return content_type.removeprefix("image/").upper().replace("JPG", "JPEG")
 
 
-def _callouts(rows: list[dict]) -> list[str]:
-    """Offerings that deliver fewer pixels or another format than asked or than the rest."""
-    if len(rows) < 2:
-        return []
-    largest = max(rows, key=lambda r: r["width"] * r["height"])
-    formats = Counter(r["format"] for r in rows)
-    usual_format, usual_count = formats.most_common(1)[0]
+def _callouts(rows: list[dict], partners: dict[str, set[str]]) -> list[str]:
+    """Offerings that deliver fewer pixels or another format than asked or than the
+    offerings they were compared with on the same requests (never across requests:
+    two runs may ask for different formats)."""
+    by_provider = {row["provider"]: row for row in rows}
     callouts = []
     for row in rows:
+        group = [row] + [by_provider[p] for p in sorted(partners[row["provider"]])]
+        if len(group) < 2:
+            continue
+        largest = max(group, key=lambda r: r["width"] * r["height"])
+        usual_format, usual_count = Counter(r["format"] for r in group).most_common(1)[0]
         pixels = row["width"] * row["height"]
         asked = row["requested"]
         if asked and pixels < asked[0] * asked[1]:

@@ -38,6 +38,12 @@ from leaderboard.models import (
 SIMULATED_PROVIDER = "simulated"
 
 
+def is_simulated_provider(slug: str) -> bool:
+    """The built-in simulator, or one of the demo's stand-ins named after it
+    ("simulated-east"): hidden from the public provider lists and counts."""
+    return slug == SIMULATED_PROVIDER or slug.startswith(f"{SIMULATED_PROVIDER}-")
+
+
 @dataclass(frozen=True)
 class ChallengeInfo:
     id: int

@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 
 from bench.pricing import PricingError, PricingRule, price_per_image_usd
 from bench.sizes import SizeRules, SizeRulesError
-from leaderboard.arena.pool import SIMULATED_PROVIDER
+from leaderboard.arena.pool import is_simulated_provider
 from leaderboard.models import (
     ArenaMode,
     Category,
@@ -145,13 +145,13 @@ class Catalog:
         live = [
             o for o in self.offerings.values() if o.model_slug == model_slug and self.is_live(o)
         ]
-        named = [o for o in live if o.provider_slug != SIMULATED_PROVIDER]
+        named = [o for o in live if not is_simulated_provider(o.provider_slug)]
         return named or live
 
     def public_providers(self) -> list[ProviderInfo]:
         """Active providers for the public pages: the simulated one only when it is alone."""
         active = [p for p in self.providers.values() if p.is_active]
-        named = [p for p in active if p.slug != SIMULATED_PROVIDER]
+        named = [p for p in active if not is_simulated_provider(p.slug)]
         return named or active
 
     def offerings_by(self, provider_slug: str) -> list[OfferingInfo]:

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from bench.pricing import PricingError, request_cost_usd
 from bench.stats import fastest_sentence
-from leaderboard.arena.pool import SIMULATED_PROVIDER
+from leaderboard.arena.pool import is_simulated_provider
 from leaderboard.models import ArenaMode, RatingWindow, SampleStatus
 from leaderboard.pages import queries
 from leaderboard.pages.board_queries import BoardInfo, Tally
@@ -560,7 +560,7 @@ def home_context() -> dict:
 def _provider_count(live: list[OfferingInfo]) -> int:
     """Providers that serve a model today; the simulated one counts only when it is alone."""
     serving = {o.provider_slug for o in live}
-    return len(serving - {SIMULATED_PROVIDER}) or len(serving)
+    return len({slug for slug in serving if not is_simulated_provider(slug)}) or len(serving)
 
 
 def catalog_rows() -> list[dict]:
