@@ -39,9 +39,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def site_environment(database_url: str, workdir: Path, **extra: str) -> dict[str, str]:
-    """Production settings over plain HTTP on loopback (no HTTPS redirect, no HSTS)."""
-    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_KEYS}
+# A developer's own tuning must not leak into a test's or a benchmark's site.
+_NOT_INHERITED = ("DJANGO_", "PAGES_", "ARENA_", "GATEWAY_")
+
+
+def site_environment(
+    workdir: Path, database_url: str | None = None, **settings: str
+) -> dict[str, str]:
+    """The environment of a production-like site in `workdir` (SQLite there by default).
+
+    Production settings (DEBUG=0, a fresh SECRET_KEY, WhiteNoise, CSRF and CSP on) but
+    plain HTTP on loopback; no provider key is inherited; `settings` override or add
+    variables.
+    """
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(_NOT_INHERITED) and key != "DATABASE_URL" and key not in PROVIDER_KEYS
+    }
     env.update(
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
@@ -50,14 +65,15 @@ def site_environment(database_url: str, workdir: Path, **extra: str) -> dict[str
         SESSION_COOKIE_SECURE="0",
         CSRF_COOKIE_SECURE="0",
         SECURE_HSTS_SECONDS="0",
-        DATABASE_URL=database_url,
+        DATABASE_URL=database_url or f"sqlite:///{workdir / 'pairwise.sqlite3'}",
         PAIRWISE_VAR_DIR=str(workdir),
         MEDIA_ROOT=str(workdir / "media"),
         STATIC_ROOT=str(workdir / "static"),
         ARENA_IMAGE_DIR=str(workdir / "arena-images"),
-        LOG_LEVEL="WARNING",
+        LOG_LEVEL="ERROR",
+        DJANGO_SETTINGS_MODULE="leaderboard.settings",
     )
-    env.update(extra)
+    env.update(settings)
     return env
 
 

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -32,34 +31,12 @@ from pathlib import Path
 
 import httpx
 
-from tests.benchmarks.harness import free_port, percentile, wait_until_up
+from tests.benchmarks.harness import free_port, percentile, site_environment, wait_until_up
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
-PROVIDER_KEYS = ("REPLICATE_API_TOKEN", "FAL_KEY", "BFL_API_KEY", "OPENAI_API_KEY")
 READ_PATHS = ("/leaderboard/", "/healthz")
-
-
-def site_environment(workdir: Path, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in PROVIDER_KEYS}
-    env.update(
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        SECURE_HSTS_SECONDS="0",
-        DATABASE_URL=database_url,
-        PAIRWISE_VAR_DIR=str(workdir),
-        MEDIA_ROOT=str(workdir / "media"),
-        STATIC_ROOT=str(workdir / "static"),
-        ARENA_IMAGE_DIR=str(workdir / "arena-images"),
-        GATEWAY_RATE_LIMIT_PER_MINUTE="0",
-        LOG_LEVEL="ERROR",
-    )
-    return env
 
 
 def create_postgres_database(admin_url: str) -> tuple[str, str]:
@@ -262,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         pg_name, database_url = create_postgres_database(args.postgres_url)
     else:
         database_url = f"sqlite:///{workdir / 'site.sqlite3'}"
-    env = site_environment(workdir, database_url)
+    env = site_environment(workdir, database_url, GATEWAY_RATE_LIMIT_PER_MINUTE="0")
     simulator_port, server_port = free_port(), free_port()
     simulator = start_simulator(workdir, simulator_port, args.image_s)
     server = None

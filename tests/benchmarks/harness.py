@@ -18,10 +18,8 @@ import base64
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,20 +34,14 @@ import sqlalchemy as sa
 
 from bench.config import REPO_ROOT
 from bench.stats import percentile
+from tests.servers import free_port, site_environment
 
-__all__ = ["percentile"]  # re-exported: reports use the product's one definition
+# Re-exported: reports use the product's one percentile, sites the tests' one environment.
+__all__ = ["free_port", "percentile", "site_environment"]
 
 REPO = Path(REPO_ROOT)
 PYTHON = sys.executable
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-# A developer's own tuning must not leak into a benchmark's site.
-_NOT_INHERITED = ("DJANGO_", "PAGES_", "ARENA_", "GATEWAY_")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def load_average() -> str:
@@ -73,39 +65,6 @@ def work_directory(prefix: str, *, keep: bool = False) -> Iterator[Path]:
             print(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-
-
-def site_environment(
-    workdir: Path, database_url: str | None = None, **settings: str
-) -> dict[str, str]:
-    """The environment of a production-like site in `workdir` (SQLite there by default).
-
-    Production settings (DEBUG=0, a fresh SECRET_KEY, WhiteNoise, CSRF and CSP on) but
-    plain HTTP on loopback; `settings` override or add variables.
-    """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(_NOT_INHERITED) and key != "DATABASE_URL"
-    }
-    env.update(
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
-        SECURE_SSL_REDIRECT="0",
-        SESSION_COOKIE_SECURE="0",
-        CSRF_COOKIE_SECURE="0",
-        SECURE_HSTS_SECONDS="0",
-        DATABASE_URL=database_url or f"sqlite:///{workdir / 'pairwise.sqlite3'}",
-        PAIRWISE_VAR_DIR=str(workdir),
-        MEDIA_ROOT=str(workdir / "media"),
-        STATIC_ROOT=str(workdir / "static"),
-        ARENA_IMAGE_DIR=str(workdir / "arena-images"),
-        LOG_LEVEL="ERROR",
-        DJANGO_SETTINGS_MODULE="leaderboard.settings",
-    )
-    env.update(settings)
-    return env
 
 
 def run_python(env: dict[str, str], *arguments: str, what: str = "") -> str:

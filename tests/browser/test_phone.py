@@ -10,7 +10,6 @@ axe-playwright-python (it ships axe.min.js), so a fresh machine needs no node/np
 """
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.servers import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -61,12 +62,6 @@ CHART_TEXT_SIZES = """async () => {
   }
   return results;
 }"""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -74,7 +74,9 @@ def slow_provider_site(transactional_db, tmp_path):
         Provider.objects.filter(slug="simulated").update(base_url=simulator.base_url)
         key = create_key_with_command("isolation")
         database_url = django_database_url(connection.settings_dict)
-        env = site_environment(database_url, tmp_path, GATEWAY_RATE_LIMIT_PER_MINUTE="0")
+        env = site_environment(
+            tmp_path, database_url, GATEWAY_RATE_LIMIT_PER_MINUTE="0", LOG_LEVEL="WARNING"
+        )
         yield env, key
 
 

@@ -57,8 +57,9 @@ def two_hosts(transactional_db, settings, tmp_path, static_root):
     use_temporary_media(settings, tmp_path)
     build_arena(models=3, challenges=4, images=4)  # 12 fresh matchups per voter
     env = site_environment(
-        django_database_url(connection.settings_dict),
         tmp_path,
+        django_database_url(connection.settings_dict),
+        LOG_LEVEL="WARNING",
         ARENA_POW_MAX_NUMBER="500",
         ARENA_MIN_VOTE_MS="0",
         ARENA_VOTE_LIMIT_PER_VOTER=str(VOTE_LIMIT),
