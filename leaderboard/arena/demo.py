@@ -134,22 +134,41 @@ def ensure_demo_generations(*, side: int = DEMO_IMAGE_SIDE, arena_images: int = 
                 continue
             for number in range(1 + arena_images):
                 data = draw_placeholder(challenge, offering.key, side, number)
-                digest = hashlib.sha256(data).hexdigest()
-                name = default_storage.save(f"generations/{digest}.png", ContentFile(data))
-                Generation.objects.create(
-                    offering=offering,
-                    challenge=challenge,
-                    image=name,
-                    width=side,
-                    height=side,
-                    bytes=len(data),
-                    sha256=digest,
-                    content_type="image/png",
-                    pixel_sha256=pixel_sha256(data),
+                store_picture(
+                    offering, challenge, data, "image/png", (side, side),
                     pool=SHOWCASE if number == 0 else ARENA,
-                )
+                )  # fmt: skip
                 created += 1
     return created
+
+
+def store_picture(
+    offering: Offering,
+    challenge: Challenge,
+    data: bytes,
+    content_type: str,
+    size: tuple[int, int],
+    *,
+    pool: str,
+    seed: int | None = None,
+) -> Generation:
+    """Save a demo picture content-addressed under generations/ and record its Generation."""
+    digest = hashlib.sha256(data).hexdigest()
+    extension = "jpg" if content_type == "image/jpeg" else "png"
+    name = default_storage.save(f"generations/{digest}.{extension}", ContentFile(data))
+    return Generation.objects.create(
+        offering=offering,
+        challenge=challenge,
+        image=name,
+        width=size[0],
+        height=size[1],
+        bytes=len(data),
+        sha256=digest,
+        content_type=content_type,
+        pixel_sha256=pixel_sha256(data),
+        seed=seed,
+        pool=pool,
+    )
 
 
 def draw_placeholder(challenge: Challenge, offering_key: str, side: int, number: int = 0) -> bytes:

@@ -11,20 +11,23 @@ serving boards must find the first and call the second "no detectable difference
 
 from __future__ import annotations
 
-import hashlib
 import io
 import random
 from datetime import timedelta
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageFilter
 
-from bench.pools import ARENA, pixel_sha256
+from bench.pools import ARENA
 from leaderboard.arena import serving
-from leaderboard.arena.demo import DEMO_IMAGE_SIDE, VOTES_PER_VOTER, crowd_choice, draw_placeholder
+from leaderboard.arena.demo import (
+    DEMO_IMAGE_SIDE,
+    VOTES_PER_VOTER,
+    crowd_choice,
+    draw_placeholder,
+    store_picture,
+)
 from leaderboard.arena.pool import SIMULATED_PROVIDER
 from leaderboard.arena.voters import salted_hash
 from leaderboard.models import ArenaMode, Challenge, Generation, ImageModel, Offering, Provider
@@ -126,21 +129,8 @@ def ensure_serving_demo_generations(*, seeds: int = SEEDS_PER_CHALLENGE) -> int:
                     challenge, f"serving|{model_slug}", DEMO_IMAGE_SIDE, seed
                 )
                 data, content_type, width, height = served_copy(picture, offering.key, how)
-                digest = hashlib.sha256(data).hexdigest()
-                extension = "jpg" if content_type == "image/jpeg" else "png"
-                name = default_storage.save(f"generations/{digest}.{extension}", ContentFile(data))
-                Generation.objects.create(
-                    offering=offering,
-                    challenge=challenge,
-                    image=name,
-                    width=width,
-                    height=height,
-                    bytes=len(data),
-                    sha256=digest,
-                    content_type=content_type,
-                    pixel_sha256=pixel_sha256(data),
-                    seed=seed,
-                    pool=ARENA,
+                store_picture(
+                    offering, challenge, data, content_type, (width, height), pool=ARENA, seed=seed
                 )
                 created += 1
     serving.clear_cache()
