@@ -186,14 +186,11 @@ def _insert_matchup(cursor, pick: Pick, voter: str, ip_hash: str, now: datetime,
         "expires_at": now + timedelta(seconds=settings.ARENA_MATCHUP_EXPIRY_S),
         "kind": str(kind),
     }
+    # In INSERT_MATCHUP's column order; the plain cursor needs times as the database wants.
     cursor.execute(
         INSERT_MATCHUP,
-        [
-            *(row[name] for name in ("code", "challenge_id", "generation_a_id")),
-            *(row[name] for name in ("generation_b_id", "model_a_id", "model_b_id")),
-            voter, ip_hash, _db_time(row["served_at"]), _db_time(row["expires_at"]), row["kind"],
-        ],
-    )  # fmt: skip
+        [_db_time(value) if isinstance(value, datetime) else value for value in row.values()],
+    )
     row.update(id=cursor.fetchone()[0], voted_at=None)
     return _loaded(Matchup, row)
 
