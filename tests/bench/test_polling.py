@@ -20,6 +20,11 @@ def run(kind, base_url, **options):
     return asyncio.run(generate(kind, endpoint, ImageRequest("x", 256, 256, output_format="png")))
 
 
+# On loopback a kernel receive stamp can carry the sending socket's cached TCP clock,
+# which may lag the send by a fraction of a millisecond (seen once: 0.15 ms early).
+STAMP_SLACK_MS = 0.5
+
+
 @pytest.mark.parametrize("kind", ["bfl", "fal_queue"])
 def test_the_bracket_holds_the_true_completion_time(kind, simulator):
     set_profile(simulator, fast_profile({"queue_ms": 10, "processing_ms": 150}))
@@ -30,7 +35,7 @@ def test_the_bracket_holds_the_true_completion_time(kind, simulator):
         true_done_ms = (job.done_ns - result.sent_ns) / 1e6
 
         assert result.status == "ok", result.error
-        assert result.last_pending_ms < true_done_ms <= result.first_ready_ms
+        assert result.last_pending_ms < true_done_ms <= result.first_ready_ms + STAMP_SLACK_MS
         assert result.first_ready_ms - result.last_pending_ms < 50 + 25  # one interval + slack
 
 
