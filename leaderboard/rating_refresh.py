@@ -10,11 +10,10 @@ current rows and never fit on a request. The CSV export is in the format of
 import csv
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from django.db import transaction
-from django.db.models import Min
 from django.utils import timezone
 
 from leaderboard import ratings, vote_counts
@@ -31,7 +30,6 @@ from leaderboard.models import (
     RatingWindow,
     RefreshState,
     Vote,
-    VoteDayCount,
 )
 
 WINDOW_DAYS = {RatingWindow.ALL_TIME: None, RatingWindow.LAST_30_DAYS: 30}
@@ -70,8 +68,8 @@ def refresh_leaderboards(
     slug_of = {model.pk: slug for slug, model in models_by_slug.items()}
     category_ids = list(Category.objects.values_list("pk", flat=True))
     states = {state.mode: state for state in RefreshState.objects.all()}
+    vote_counts.update_day_counts(now)
     exclusions = vote_counts.active_exclusions()
-    changed_voters = update_day_counts(states, exclusions, now=now)
     boards: list[tuple[Leaderboard, list[Rating]]] = []
     elo_states: dict[str, dict] = {}
     total_votes = 0
@@ -81,7 +79,8 @@ def refresh_leaderboards(
             mode,
             until=now,
             state=state.elo if state else {},
-            rebuild=state is None or bool(changed_voters),
+            # Excluding or re-including a voter changes the past: play every vote again.
+            rebuild=state is None or set(state.active_exclusions) != set(exclusions),
         )
         for window, days in WINDOW_DAYS.items():
             rows = window_counts(mode, now, days)
@@ -127,34 +126,6 @@ def refresh_leaderboards(
         models=len({r.image_model_id for _, rows in boards for r in rows}),
         seconds=time.monotonic() - started,
     )
-
-
-def update_day_counts(states: dict, exclusions: list[str], *, now: datetime) -> set[str]:
-    """Bring VoteDayCount up to `now`; returns the voters whose exclusion changed.
-
-    Re-counted: every day from the one the last refresh stopped on (votes cast since,
-    and any committed late), and the days of voters excluded or re-included since.
-    The first time, every day.
-    """
-    if not states:
-        first = Vote.objects.aggregate(first=Min("created_at"))["first"]
-        VoteDayCount.objects.all().delete()
-        if first is not None:
-            vote_counts.recount_days(_days(first.astimezone(UTC).date(), now), until=now)
-        return set()
-    before = min(state.counted_until for state in states.values())
-    previous = set(next(iter(states.values())).active_exclusions)
-    changed = previous ^ set(exclusions)
-    days = set(_days(before.astimezone(UTC).date(), now))
-    if changed:
-        days |= vote_counts.vote_days(voters=changed)
-    vote_counts.recount_days(days, until=now)
-    return changed
-
-
-def _days(first: date, now: datetime) -> list[date]:
-    last = now.astimezone(UTC).date()
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def window_counts(mode: str, now: datetime, days: int | None) -> vote_counts.CountRows:

@@ -304,6 +304,8 @@ if not (8 <= ARENA_NETWORK_PREFIX_V4 <= 32 and 16 <= ARENA_NETWORK_PREFIX_V6 <= 
 # Detection (leaderboard/arena/detection.py, run by `manage.py ratings`): a voter or
 # network is tested once it has this many decisive votes involving one model.
 ARENA_DETECT_MIN_VOTES = env_int("ARENA_DETECT_MIN_VOTES", 10)
+# Hours between full detection passes; the passes between test only new voters' votes.
+ARENA_DETECT_FULL_EVERY_H = env_int("ARENA_DETECT_FULL_EVERY_H", 24)
 
 # The public pages (leaderboard/pages). Pages, API answers and charts are cached in each
 # worker per ratings/stats snapshot, so a new `ratings` or `stats` run replaces them; a

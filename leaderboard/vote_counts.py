@@ -1,10 +1,11 @@
 """Vote counts kept in the database, so a refresh never reads votes one by one.
 
 `VoteDayCount` holds the non-excluded votes per day, arena mode, category, challenge
-and unordered model pair, with the four outcomes as columns. Each refresh re-counts
-only the days that can have changed (from the day it last stopped on, and the days of
-voters whose exclusion was set or lifted since) with one GROUP BY in SQL, then every
-board is a SUM over that table. Outcome order follows the rating engine: the pair is
+and unordered model pair, with the four outcomes as columns. `update_day_counts`
+re-counts only the days that can have changed (from the day it last stopped on, and
+the days of voters whose exclusion was set or lifted since) with one GROUP BY in SQL,
+so calling it again is cheap; every board, and detection's picture of the crowd, is
+then a SUM over that table. Outcome order follows the rating engine: the pair is
 (model with the lower id, the other), so counts never depend on the side shown.
 """
 
@@ -15,10 +16,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Min
 
 from leaderboard import ratings
-from leaderboard.models import PairTally, Vote, VoteDayCount, VoterExclusion
+from leaderboard.models import PairTally, Vote, VoteCountState, VoteDayCount, VoterExclusion
 
 COUNT_COLUMNS = "low_wins, high_wins, ties, both_bad"
 
@@ -63,6 +65,36 @@ def _moment(value: datetime):
 
 def day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def update_day_counts(now: datetime) -> None:
+    """Bring VoteDayCount up to `now`: every day the first time; then the days from the
+    one it last stopped on (votes cast since, and any committed late) and the days of
+    voters excluded or re-included since."""
+    with transaction.atomic():
+        _update_day_counts(now)
+
+
+def _update_day_counts(now: datetime) -> None:
+    state = VoteCountState.objects.first()
+    exclusions = active_exclusions()
+    if state is None:
+        first = Vote.objects.aggregate(first=Min("created_at"))["first"]
+        VoteDayCount.objects.all().delete()
+        days = set(_days(first.astimezone(UTC).date(), now)) if first else set()
+    else:
+        days = set(_days(state.counted_until.astimezone(UTC).date(), now))
+        days |= vote_days(voters=set(state.exclusions) ^ set(exclusions))
+    recount_days(days, until=now)
+    VoteCountState.objects.update_or_create(
+        pk=state.pk if state else None,
+        defaults={"counted_until": now, "exclusions": exclusions},
+    )
+
+
+def _days(first: date, now: datetime) -> list[date]:
+    last = now.astimezone(UTC).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 def recount_days(days: Iterable[date], *, until: datetime) -> int:
@@ -145,16 +177,17 @@ class CountRows:
         return CountRows(self.key[mask], self.low[mask], self.high[mask], self.counts[mask])
 
 
-def summed_counts(mode: str, key: str, *, after_day: date | None = None) -> CountRows:
-    """Counts of one mode per `key` ("category_id" or "challenge_id") and pair, summed
-    over the stored days (after `after_day` when given)."""
+def summed_counts(mode: str, key: str | None, *, after_day: date | None = None) -> CountRows:
+    """Counts of one mode per `key` ("category_id", "challenge_id", or None for pairs
+    alone: key 0) and pair, summed over the stored days (after `after_day` when given)."""
     where, params = "mode = %s", [mode]
     if after_day is not None:
         where, params = where + " AND day > %s", [mode, after_day]
+    group = "model_low_id, model_high_id" if key is None else f"{key}, model_low_id, model_high_id"
     return _fetch_rows(
-        f"SELECT {key}, model_low_id, model_high_id, SUM(low_wins), SUM(high_wins), SUM(ties), "
-        f"SUM(both_bad) FROM {VoteDayCount._meta.db_table} WHERE {where} "
-        f"GROUP BY {key}, model_low_id, model_high_id",
+        f"SELECT {key or 0}, model_low_id, model_high_id, SUM(low_wins), SUM(high_wins), "
+        f"SUM(ties), SUM(both_bad) FROM {VoteDayCount._meta.db_table} WHERE {where} "
+        f"GROUP BY {group}",
         params,
     )
 

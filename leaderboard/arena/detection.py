@@ -19,6 +19,10 @@ ordinary, and make honest voters look odd. Rule 2 uses the ratings without the v
 rules 1 and 3 flagged. Rule 3 catches a bot that spreads its votes over many fresh
 identities from one place, each too small for rule 1.
 
+A routine pass (each `manage.py ratings`) tests the voters with votes since the last
+pass; a full pass, at least every ARENA_DETECT_FULL_EVERY_H hours, tests everyone
+(leaderboard/arena/suspect_votes.py reads the votes either way).
+
 Flagged voters are excluded with the reason and the evidence (for a network, also its
 velocity: identities and votes in its busiest hour); their votes are kept, and an
 admin can re-include them. Voters an admin has excluded or re-included before are
@@ -28,23 +32,27 @@ left alone.
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count
 from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from leaderboard import vote_counts
+from leaderboard.arena import suspect_votes
 from leaderboard.arena.services import AUTOMATIC, exclude_voter
-from leaderboard.models import ArenaMode, ImageModel, Vote, VoterExclusion, VoterIdentity
+from leaderboard.arena.suspect_votes import DECISIVE
+from leaderboard.models import ArenaMode, DetectionState, Vote, VoterIdentity
 from leaderboard.ratings import detection
 from leaderboard.ratings.detection import MIN_CONSISTENCY_VOTES, P_THRESHOLD, consistency
 
-DECISIVE = ("a", "b")
+# A routine pass also re-reads the voters of the hour before the last pass: a vote is
+# stamped a few milliseconds before its transaction commits, never an hour.
+LATE_VOTE_MARGIN = timedelta(hours=1)
 
 
 @dataclass
@@ -54,6 +62,7 @@ class DetectionSummary:
     flagged: dict[str, dict] = field(default_factory=dict)  # voter -> evidence
     excluded_votes: int = 0
     seconds: float = 0.0
+    since: datetime | None = None  # a routine pass: voters with votes from then on
 
     def rule_counts(self) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
@@ -63,10 +72,11 @@ class DetectionSummary:
 
     def __str__(self):
         rules = ", ".join(f"{n} {rule}" for rule, n in sorted(self.rule_counts().items()))
+        scope = f"votes since {self.since:%Y-%m-%d %H:%M} UTC" if self.since else "full pass"
         return (
-            f"detection: {self.voters_tested:,} voters and {self.networks_tested:,} networks "
-            f"tested, {len(self.flagged)} flagged ({rules or 'none'}), "
-            f"{self.excluded_votes:,} votes excluded, {self.seconds:.1f} s"
+            f"detection ({scope}): {self.voters_tested:,} voters and "
+            f"{self.networks_tested:,} networks tested, {len(self.flagged)} flagged "
+            f"({rules or 'none'}), {self.excluded_votes:,} votes excluded, {self.seconds:.1f} s"
         )
 
 
@@ -109,115 +119,24 @@ def network_velocity(network_hash: str) -> dict:
     }
 
 
-def _testable_voters(mode: str, until: datetime, *, min_votes: int) -> set[str]:
-    """Voters who could be flagged: not left alone, with enough decisive votes for a
-    rule (counted in SQL), and the candidate members of networks with enough."""
-    decisive = Vote.objects.filter(mode=mode, created_at__lte=until, outcome__in=DECISIVE).exclude(
-        voter__in=VoterExclusion.objects.values("voter")
-    )
-    threshold = min(min_votes, MIN_CONSISTENCY_VOTES)
-    voters = set(
-        decisive.values("voter")
-        .annotate(n=Count("id"))
-        .filter(n__gte=threshold)
-        .values_list("voter", flat=True)
-    )
-    vote, identity, exclusion = (m._meta.db_table for m in (Vote, VoterIdentity, VoterExclusion))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT i.network_hash FROM {vote} v JOIN {identity} i ON i.voter = v.voter "
-            "WHERE v.mode = %s AND v.created_at <= %s AND v.outcome IN ('a', 'b') "
-            f"AND v.voter NOT IN (SELECT voter FROM {exclusion}) "
-            "GROUP BY i.network_hash HAVING COUNT(*) >= %s",
-            [mode, connection.ops.adapt_datetimefield_value(until), min_votes],
-        )
-        networks = [row[0] for row in cursor.fetchall()]
-    members = VoterIdentity.objects.filter(network_hash__in=networks).exclude(
-        voter__in=VoterExclusion.objects.values("voter")
-    )
-    return voters | set(members.values_list("voter", flat=True))
-
-
-def _cells_of_the_rest(votes, rows: list[tuple]) -> list[tuple]:
-    """Counts per (model_a, model_b, outcome, is_excluded, left alone) of the votes
-    not in `rows` (one GROUP BY over all, less the counts of `rows`)."""
-    left_alone = Exists(VoterExclusion.objects.filter(voter=OuterRef("voter")))
-    grouped = (
-        votes.annotate(left_alone=left_alone)
-        .values_list("model_a_id", "model_b_id", "outcome", "is_excluded", "left_alone")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    counts = Counter({tuple(row[:5]): row[5] for row in grouped})
-    # Every vote read one by one is a candidate's (not left alone).
-    for _, a, b, o, excluded, n in rows:
-        counts[(a, b, o, excluded, False)] -= n
-    return [(*key, n) for key, n in counts.items() if n > 0]
-
-
-def _mode_votes(mode: str, until: datetime, *, min_votes: int) -> dict[str, np.ndarray]:
-    """One mode's votes for detection without reading every vote: the votes of the
-    voters who could be flagged (read as counts per voter, pair and outcome, expanded
-    here), everyone else's as counts per cell ("base": counted votes; "crowd":
-    decisive votes of voters not left alone)."""
-    testable = _testable_voters(mode, until, min_votes=min_votes)
-    votes = Vote.objects.filter(mode=mode, created_at__lte=until)
-    slug = dict(ImageModel.objects.values_list("pk", "slug"))
-    rows = []  # (voter, model_a, model_b, outcome, is_excluded, votes)
-    ordered = sorted(testable)
-    for chunk in range(0, len(ordered), 1000):
-        part = ordered[chunk : chunk + 1000]
-        rows += (
-            votes.filter(voter__in=part)
-            .values_list("voter", "model_a_id", "model_b_id", "outcome", "is_excluded")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-    cells = _cells_of_the_rest(votes, rows)
-    base = [(slug[a], slug[b], o, n) for a, b, o, excluded, _, n in cells if not excluded]
-    crowd = [
-        (slug[a], slug[b], o == "a", n)
-        for a, b, o, _, left_alone, n in cells
-        if not left_alone and o in DECISIVE
-    ]
-    if not rows and not base:
-        return {}
-    # One entry per vote again, but pointing at the same few objects: the statistics
-    # work per vote, the memory stays per (voter, pair, outcome).
-    repeat = np.repeat(np.arange(len(rows)), [row[5] for row in rows]).astype(np.int64)
-
-    def per_vote(values: list) -> np.ndarray:
-        return np.array(values, dtype=object)[repeat] if values else np.zeros(0, dtype=object)
-
-    return {
-        "voter": per_vote([row[0] for row in rows]),
-        "model_a": per_vote([slug[row[1]] for row in rows]),
-        "model_b": per_vote([slug[row[2]] for row in rows]),
-        "outcome": per_vote([row[3] for row in rows]),
-        "is_excluded": per_vote([row[4] for row in rows]).astype(bool),
-        "base": tuple(np.array(c, dtype=object) for c in zip(*base, strict=True)) if base else None,
-        "crowd": tuple(np.array(c, dtype=object) for c in zip(*crowd, strict=True))
-        if crowd
-        else None,
-    }
-
-
-def find_suspects(mode: str, until: datetime, *, min_votes: int) -> tuple[dict, set, set]:
-    """{voter: evidence} for one arena mode's suspects; also the voters and networks
-    tested. Reads the votes, writes nothing.
+def find_suspects(
+    mode: str, until: datetime, *, min_votes: int, testable: set[str]
+) -> tuple[dict, set, set]:
+    """{voter: evidence} for one arena mode's suspects among the `testable` voters; also
+    the voters and networks tested. Reads the votes, writes nothing.
 
     Long on purpose: one pass over the same vote arrays builds the candidates, the
     crowd they are compared with and the networks; split, it would hand those arrays
     between helpers that each make sense only in this order.
     """
-    votes = _mode_votes(mode, until, min_votes=min_votes)
+    votes = suspect_votes.mode_votes(mode, until, testable)
     if not votes:
         return {}, set(), set()
     voter, model_a, model_b, outcome = (
         votes[k] for k in ("voter", "model_a", "model_b", "outcome")
     )
     counted = ~votes["is_excluded"]
-    left_alone = set(VoterExclusion.objects.values_list("voter", flat=True))
+    left_alone = suspect_votes.left_alone()
     candidate = np.array([v not in left_alone for v in voter], dtype=bool)
     network_of = dict(
         VoterIdentity.objects.filter(voter__in=set(voter[candidate])).values_list(
@@ -313,18 +232,37 @@ def _finding_evidence(finding) -> dict:
 
 
 def detect_voters(
-    *, now: datetime | None = None, dry_run: bool = False, min_votes: int | None = None
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    min_votes: int | None = None,
+    full: bool | None = None,
 ) -> DetectionSummary:
-    """Test every voter against the current ratings and exclude the flagged ones (with
-    the reason and evidence), unless `dry_run`. Safe to run twice: an excluded voter is
-    not tested again."""
+    """Test voters against the current ratings and exclude the flagged ones (with the
+    reason and evidence), unless `dry_run`. Safe to run twice: an excluded voter is not
+    tested again.
+
+    A full pass tests every voter; a routine one only those with votes since the last
+    pass (less LATE_VOTE_MARGIN), against the same ratings and crowd as a full pass.
+    `full` None: full when there was none in the last ARENA_DETECT_FULL_EVERY_H hours
+    (the ratings move, slowly, under voters who stopped voting).
+    """
     started = time.monotonic()
     now = now or timezone.now()
     min_votes = min_votes or settings.ARENA_DETECT_MIN_VOTES
-    summary = DetectionSummary()
+    states = {state.mode: state for state in DetectionState.objects.all()}
+    if full is None:
+        due = now - timedelta(hours=settings.ARENA_DETECT_FULL_EVERY_H)
+        full = len(states) < len(ArenaMode.values) or any(s.full_at <= due for s in states.values())
+    since = None if full else min(s.tested_until for s in states.values()) - LATE_VOTE_MARGIN
+    summary = DetectionSummary(since=since)
+    vote_counts.update_day_counts(now)
+    testable = suspect_votes.testable_voters(now, min_votes=min_votes, since=since)
     voters, networks = set(), set()
     for mode in ArenaMode.values:
-        suspects, mode_voters, mode_networks = find_suspects(mode, now, min_votes=min_votes)
+        suspects, mode_voters, mode_networks = find_suspects(
+            mode, now, min_votes=min_votes, testable=testable[mode]
+        )
         voters |= mode_voters
         networks |= mode_networks
         for voter, evidence in suspects.items():
@@ -339,5 +277,10 @@ def detect_voters(
             except ValueError:  # excluded meanwhile (another run, or an admin)
                 continue
             summary.excluded_votes += exclusion.excluded_votes
+        for mode in ArenaMode.values:
+            last_full = states[mode].full_at if mode in states else now
+            DetectionState.objects.update_or_create(
+                mode=mode, defaults={"tested_until": now, "full_at": now if full else last_full}
+            )
     summary.seconds = time.monotonic() - started
     return summary

@@ -13,6 +13,7 @@ from leaderboard.models.api_keys import (
 )
 from leaderboard.models.arena import (
     ArenaRateCounter,
+    DetectionState,
     Matchup,
     MatchupKind,
     Vote,
@@ -49,6 +50,7 @@ from leaderboard.models.ratings import (
     Rating,
     RatingWindow,
     RefreshState,
+    VoteCountState,
     VoteDayCount,
 )
 from leaderboard.models.serving import (
@@ -83,6 +85,7 @@ __all__ = [
     "Rating",
     "RatingWindow",
     "RefreshState",
+    "VoteCountState",
     "VoteDayCount",
     "SampleSource",
     "SampleStatus",
@@ -92,6 +95,7 @@ __all__ = [
     "StableSlugModel",
     "Vote",
     "VoteOutcome",
+    "DetectionState",
     "VoterExclusion",
     "VoterIdentity",
     "validate_capabilities",

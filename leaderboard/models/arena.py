@@ -129,6 +129,15 @@ class VoterExclusion(models.Model):
         return self.lifted_at is None
 
 
+class DetectionState(models.Model):
+    """The last detection pass per arena mode: a routine pass tests the voters with votes
+    since `tested_until` (less a margin); a full pass, at least daily, tests everyone."""
+
+    mode = models.CharField(max_length=8, choices=ArenaMode.choices, unique=True)
+    tested_until = models.DateTimeField()
+    full_at = models.DateTimeField()
+
+
 class VoterIdentity(models.Model):
     """A voter identity the server issued once its proof of work was verified.
 

@@ -102,6 +102,15 @@ class VoteDayCount(models.Model):
         indexes = [models.Index(fields=["day"], name="votedaycount_day")]
 
 
+class VoteCountState(models.Model):
+    """How far VoteDayCount is counted (one row): votes up to `counted_until`, without
+    the votes of the voters in `exclusions`. A change in the excluded voters re-counts
+    the days of their votes; anything else only the days since `counted_until`."""
+
+    counted_until = models.DateTimeField()
+    exclusions = models.JSONField(default=list, blank=True)
+
+
 class PairTally(models.Model):
     """Head-to-head counts per arena mode, challenge and model pair, as one refresh saw
     them (its `computed_at`): what the pages show instead of counting votes."""
@@ -124,7 +133,7 @@ class RefreshState(models.Model):
 
     `elo` holds the online Elo state after the last vote seen (ratings, first votes,
     chart points); `active_exclusions` the excluded voters it counted without, so a
-    change there re-counts the days of those voters' votes.
+    change there rebuilds the Elo history.
     """
 
     mode = models.CharField(max_length=8, choices=ArenaMode.choices, unique=True)

@@ -128,15 +128,14 @@ def store_tallies() -> None:
     from django.db.models import Max
 
     from leaderboard import vote_counts
-    from leaderboard.models import ArenaMode, Leaderboard, PairTally, VoteDayCount
-    from leaderboard.rating_refresh import update_day_counts
+    from leaderboard.models import ArenaMode, Leaderboard, PairTally, VoteCountState
 
     at = Leaderboard.objects.filter(is_current=True).aggregate(at=Max("computed_at"))["at"]
     if at is None:
         return
     PairTally.objects.all().delete()
-    VoteDayCount.objects.all().delete()
-    update_day_counts({}, [], now=at)
+    VoteCountState.objects.all().delete()  # count every day again, up to the boards' time
+    vote_counts.update_day_counts(at)
     vote_counts.write_pair_tallies(ArenaMode.values, computed_at=at)
 
 
