@@ -147,6 +147,19 @@ elif _database["ENGINE"] not in (
     raise ImproperlyConfigured(
         f"DATABASE_URL uses {_database['ENGINE']}; Pairwise supports SQLite and PostgreSQL."
     )
+elif env_int("DB_POOL_MAX_SIZE", 16) > 0:
+    # Under the ASGI server each request's sync code runs in a fresh thread, so a
+    # connection kept per thread (CONN_MAX_AGE) would be opened anew for every request
+    # and left for the garbage collector: each worker process keeps a pool instead.
+    # A connection is checked before it is handed out (one round trip), so a database
+    # restart costs no request an error.
+    _database["CONN_MAX_AGE"] = 0
+    _database["CONN_HEALTH_CHECKS"] = True
+    _database.setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("DB_POOL_MAX_SIZE", 16),
+        "timeout": env_int("DB_POOL_TIMEOUT_S", 30),
+    }
 if os.environ.get("TEST_DATABASE_NAME"):
     # Two test runs at once on one machine need two test databases.
     _database["TEST"] = {"NAME": os.environ["TEST_DATABASE_NAME"]}

@@ -67,6 +67,34 @@ class Consistency:
     p_value: float
 
 
+def _codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct values sorted, each value's index among them), to group by integers.
+
+    Hashing, not sorting, the values: numpy sorts an object array by comparing Python
+    objects one pair at a time, and as strings it would copy them into fixed-width
+    arrays (gigabytes at ten million votes).
+    """
+    listed = np.asarray(values).tolist()
+    distinct = sorted(set(listed))
+    position = {value: k for k, value in enumerate(distinct)}
+    code = np.fromiter(map(position.__getitem__, listed), dtype=np.int64, count=len(listed))
+    return np.array(distinct, dtype=object), code
+
+
+def _both_rated(model_a: np.ndarray, model_b: np.ndarray, ratings: dict) -> np.ndarray:
+    """Per vote, whether both models are in `ratings` (one lookup per distinct model)."""
+    models, code = _codes(np.concatenate([model_a, model_b]))
+    rated = np.array([m in ratings for m in models], dtype=bool)[code]
+    return rated[: len(model_a)] & rated[len(model_a) :]
+
+
+def _ratings_of(model_a: np.ndarray, model_b: np.ndarray, ratings: dict) -> tuple:
+    """Per vote, the ratings of A and of B (all models must be in `ratings`)."""
+    models, code = _codes(np.concatenate([model_a, model_b]))
+    value = np.array([ratings[m] for m in models], dtype=np.float64)[code]
+    return value[: len(model_a)], value[len(model_a) :]
+
+
 def poisson_binomial_pmf(probabilities: np.ndarray) -> np.ndarray:
     """P(K = k) for k = 0..n, K the number of successes of independent Bernoulli(p_i),
     by repeated convolution (exact; O(n^2), fine for thousands of trials)."""
@@ -116,13 +144,11 @@ def favouritism(
     """
     group, model_a, model_b = (np.asarray(x, dtype=object) for x in (group, model_a, model_b))
     a_won = np.asarray(a_won, dtype=bool)
-    known = np.array([a in ratings and b in ratings for a, b in zip(model_a, model_b, strict=True)])
+    known = _both_rated(model_a, model_b, ratings)
     if not known.any():
         return []
     group, model_a, model_b, a_won = group[known], model_a[known], model_b[known], a_won[known]
-    p_a = win_probability(
-        np.array([ratings[m] for m in model_a]), np.array([ratings[m] for m in model_b])
-    )
+    p_a = win_probability(*_ratings_of(model_a, model_b, ratings))
     # Each vote twice: once from A's side, once from B's.
     sides = (
         np.concatenate([group, group]),
@@ -130,7 +156,9 @@ def favouritism(
         np.concatenate([p_a, 1.0 - p_a]),
         np.concatenate([a_won, ~a_won]),
     )
-    keys = np.array([f"{g}\x1f{m}" for g, m in zip(sides[0], sides[1], strict=True)])
+    groups, group_code = _codes(sides[0])
+    models, model_code = _codes(sides[1])
+    keys = group_code.astype(np.int64) * len(models) + model_code
     unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     # Rows sorted by key: each key's rows are one slice, found without a scan per key.
     order = np.argsort(inverse, kind="stable")
@@ -141,7 +169,7 @@ def favouritism(
         probabilities, won = sides[2][rows], sides[3][rows]
         wins = int(won.sum())
         upper, lower = poisson_binomial_tails(probabilities, wins)
-        group_key, model = unique[index].split("\x1f", 1)
+        group_key, model = groups[unique[index] // len(models)], models[unique[index] % len(models)]
         findings.append(
             Favouritism(
                 group=group_key,
@@ -164,10 +192,7 @@ def vote_residuals(
     The expectation p log p + (1 - p) log(1 - p) is lowest for even pairs, so the
     residual does not punish a voter for being shown close pairs.
     """
-    p_a = win_probability(
-        np.array([ratings[m] for m in model_a], dtype=np.float64),
-        np.array([ratings[m] for m in model_b], dtype=np.float64),
-    )
+    p_a = win_probability(*_ratings_of(model_a, model_b, ratings))
     p_a = np.clip(p_a, 1e-12, 1.0 - 1e-12)
     chosen = np.where(np.asarray(a_won, dtype=bool), p_a, 1.0 - p_a)
     log_likelihood = np.log(chosen)
@@ -193,7 +218,7 @@ def consistency(
     """
     group, model_a, model_b = (np.asarray(x, dtype=object) for x in (group, model_a, model_b))
     a_won = np.asarray(a_won, dtype=bool)
-    known = np.array([a in ratings and b in ratings for a, b in zip(model_a, model_b, strict=True)])
+    known = _both_rated(model_a, model_b, ratings)
     if known.sum() < 2:
         return []
     group = group[known]
@@ -228,9 +253,7 @@ def _crowd_spread(residual: np.ndarray, crowd, ratings) -> tuple[float, float]:
     if crowd is None:
         return float(residual.mean()), float(residual.std())
     model_a, model_b, a_won, weight = (np.asarray(x) for x in crowd)
-    known = np.array(
-        [a in ratings and b in ratings for a, b in zip(model_a, model_b, strict=True)], dtype=bool
-    )
+    known = _both_rated(model_a, model_b, ratings)
     extra = (
         vote_residuals(model_a[known], model_b[known], a_won[known], ratings)[1]
         if known.any()
@@ -304,18 +327,13 @@ class CellCounts:
 
 def _testable(keys: np.ndarray, model_a, model_b, decisive, min_votes) -> set:
     """Keys with at least `min_votes` decisive votes involving one model."""
-    pairs = np.concatenate(
-        [
-            np.char.add(
-                np.char.add(keys[decisive].astype(str), "\x1f"), model_a[decisive].astype(str)
-            ),
-            np.char.add(
-                np.char.add(keys[decisive].astype(str), "\x1f"), model_b[decisive].astype(str)
-            ),
-        ]
-    )
-    unique, counts = np.unique(pairs, return_counts=True)
-    return {str(u).split("\x1f", 1)[0] for u in unique[counts >= min_votes]}
+    if not decisive.any():
+        return set()
+    groups, group_code = _codes(keys[decisive])
+    models, model_code = _codes(np.concatenate([model_a[decisive], model_b[decisive]]))
+    side_group = np.concatenate([group_code, group_code]).astype(np.int64)
+    unique, counts = np.unique(side_group * len(models) + model_code, return_counts=True)
+    return set(groups[np.unique(unique[counts >= min_votes] // len(models))].tolist())
 
 
 def find_suspects(
@@ -404,12 +422,13 @@ def _rows_of(keys: np.ndarray, model_a, model_b, decisive, min_votes) -> list[np
     testable = _testable(keys, model_a, model_b, decisive, min_votes)
     if not testable:
         return []
-    order = np.argsort(keys.astype(str), kind="stable")
-    sorted_keys = keys[order].astype(str)
-    unique, starts, counts = np.unique(sorted_keys, return_index=True, return_counts=True)
+    unique, code = _codes(keys)
+    order = np.argsort(code, kind="stable")
+    counts = np.bincount(code, minlength=len(unique))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     return [
         order[start : start + count]
-        for key, start, count in zip(unique, starts, counts, strict=True)
+        for key, start, count in zip(unique.tolist(), starts, counts, strict=True)
         if key in testable
     ]
 
@@ -418,9 +437,7 @@ def _members_going_its_way(voter, model_a, model_b, a_won, live, finding, rating
     """Voters among the votes `live` (indices) whose votes on the finding's model went
     its way more (for) or less (against) often than `ratings` predict."""
     live = live[(model_a[live] == finding.model) | (model_b[live] == finding.model)]
-    live = live[
-        [a in ratings and b in ratings for a, b in zip(model_a[live], model_b[live], strict=True)]
-    ]
+    live = live[_both_rated(model_a[live], model_b[live], ratings)]
     members = set()
     for member in set(voter[live]):
         mine = live[voter[live] == member]

@@ -5,14 +5,14 @@
     python -m tests.benchmarks.arena_load --generator wrk      # the same votes sent by wrk
 
 It builds a throwaway site (fresh database, the catalog, placeholder images), starts
-gunicorn with production settings (DEBUG=0, WhiteNoise, CSRF and CSP on, gthread
-workers with keep-alive), and runs `--voters` concurrent voters (httpx, async) for
-`--duration` seconds. Each voter loads the arena page once for its cookies and CSRF
-token and pays its identity's proof of work (once per voter, at its start, not per
-vote), then does what arena.js does: POST a vote with the token and get back the
-reveal and the next matchup as JSON (`--flow two-step` instead fetches
-/arena/next before every vote). A share of votes is submitted twice at once, like
-a double click: exactly one of the two must succeed.
+gunicorn with production settings (DEBUG=0, WhiteNoise, CSRF and CSP on; the production
+uvicorn workers of gunicorn.conf.py, or `--server gthread` workers), and runs `--voters`
+concurrent voters (httpx, async) for `--duration` seconds. Each voter loads the arena
+page once for its cookies and CSRF token and pays its identity's proof of work (once per
+voter, at its start, not per vote), then does what arena.js does: POST a vote with the
+token and get back the reveal and the next matchup as JSON (`--flow two-step` instead
+fetches /arena/next before every vote). A share of votes is submitted twice at once,
+like a double click: exactly one of the two must succeed.
 
 Printed: acknowledged votes per second, p50/p99 latency, errors, the votes recorded
 in the database against those acknowledged (a lost or duplicated vote shows as a
@@ -328,8 +328,9 @@ def report(args, tally: Tally, elapsed_s: float, recorded, load_before, load_aft
     what_if = " (what-if: persistent SQLite connections)" if args.keep_sqlite_connections else ""
     print(f"database           {args.db}{what_if}")
     print(
-        f"server             gunicorn gthread, {args.workers} workers x {args.threads} threads, "
-        f"{os.cpu_count()} cores"
+        f"server             gunicorn {args.server}, {args.workers} workers"
+        + (f" x {args.threads} threads" if args.server == "gthread" else "")
+        + f", {os.cpu_count()} cores"
     )
     print(f"voters             {args.voters} concurrent, {elapsed_s:.1f} s, flow {args.flow}")
     print(f"load average       {load_before} before, {load_after} after")
@@ -423,11 +424,18 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="Seconds of load.")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes.")
     parser.add_argument(
+        "--server",
+        choices=["asgi", "gthread"],
+        default="asgi",
+        help="asgi: the production server (uvicorn workers, gunicorn.conf.py); gthread: "
+        "gunicorn's threaded WSGI workers.",
+    )
+    parser.add_argument(
         "--threads",
         type=int,
         default=0,
-        help="Threads per worker; 0: 1 on SQLite (no waits to overlap, least CPU per vote), "
-        "4 on PostgreSQL (overlaps the round trips to the database).",
+        help="gthread: threads per worker; 0: 1 on SQLite (no waits to overlap, least CPU "
+        "per vote), 4 on PostgreSQL (overlaps the round trips to the database).",
     )
     parser.add_argument("--port", type=int, default=0, help="0: a free port.")
     parser.add_argument(
@@ -470,7 +478,11 @@ def main(argv=None) -> int:
             env = site_environment(workdir, database_url, args)
             print(f"preparing a fresh site in {workdir} ...", flush=True)
             prepare_site(env, workdir)
-            options = {"workers": args.workers, "threads": args.threads}
+            options = {
+                "workers": args.workers,
+                "threads": args.threads,
+                "asgi": args.server == "asgi",
+            }
             with gunicorn(env, port=args.port, **options) as (base_url, server):
                 ok = measure(base_url, server.pid, args, database_url, pg_name, workdir)
         finally:

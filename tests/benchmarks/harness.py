@@ -84,17 +84,27 @@ def manage(env: dict[str, str], *command: str) -> str:
 
 
 def start_gunicorn(
-    env: dict[str, str], port: int, *, workers: int = 2, threads: int = 1, sync: bool = False
+    env: dict[str, str],
+    port: int,
+    *,
+    workers: int = 2,
+    threads: int = 1,
+    sync: bool = False,
+    asgi: bool = False,
 ) -> subprocess.Popen:
     """gunicorn serving the site of `env` on 127.0.0.1:`port`, in its own session.
 
-    gthread workers with keep-alive unless `sync`; the worker class is always named,
-    because gunicorn reads ./gunicorn.conf.py (the production ASGI workers) otherwise.
-    The server's log goes to gunicorn.log in the site's folder, not into the report.
+    `asgi`: the production server (gunicorn.conf.py's uvicorn workers); otherwise
+    gthread workers with keep-alive, or sync ones. The worker class is always named,
+    because gunicorn reads ./gunicorn.conf.py otherwise. The server's log goes to
+    gunicorn.log in the site's folder, not into the report.
     """
-    command = [PYTHON, "-m", "gunicorn", "leaderboard.wsgi", "--bind", f"127.0.0.1:{port}",
+    app = "leaderboard.asgi:application" if asgi else "leaderboard.wsgi"
+    command = [PYTHON, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}",
                "--workers", str(workers), "--log-level", "warning"]  # fmt: skip
-    if sync:
+    if asgi:
+        command += ["--worker-class", "leaderboard.server.Worker", "--backlog", "2048"]
+    elif sync:
         command += ["--worker-class", "sync"]
     else:
         command += ["--worker-class", "gthread", "--threads", str(threads),
