@@ -99,7 +99,6 @@ def test_everyone_else_as_day_counts_equals_counting_their_votes(arena):  # noqa
 
     votes = suspect_votes.mode_votes(T2I, now, testable)
 
-
     ids = dict(ImageModel.objects.values_list("slug", "pk"))
     counted = Vote.objects.filter(mode=T2I, created_at__lte=now, is_excluded=False)
     others = counted.exclude(voter__in=testable)
