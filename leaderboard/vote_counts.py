@@ -23,6 +23,10 @@ from leaderboard import ratings
 from leaderboard.models import PairTally, Vote, VoteCountState, VoteDayCount, VoterExclusion
 
 COUNT_COLUMNS = "low_wins, high_wins, ties, both_bad"
+# A vote is stamped when its row is written and committed within that short
+# transaction; a recount reaches back this far so one stamped just before the last
+# count but committed after it is still counted, even across midnight.
+LATE_COMMIT_MARGIN = timedelta(hours=1)
 
 
 def _sql_parts() -> dict[str, str]:
@@ -69,8 +73,8 @@ def day_start(day: date) -> datetime:
 
 def update_day_counts(now: datetime) -> None:
     """Bring VoteDayCount up to `now`: every day the first time; then the days from the
-    one it last stopped on (votes cast since, and any committed late) and the days of
-    voters excluded or re-included since."""
+    one it last stopped on, less LATE_COMMIT_MARGIN (votes cast since, and any committed
+    late), and the days of voters excluded or re-included since."""
     with transaction.atomic():
         _update_day_counts(now)
 
@@ -83,7 +87,8 @@ def _update_day_counts(now: datetime) -> None:
         VoteDayCount.objects.all().delete()
         days = set(_days(first.astimezone(UTC).date(), now)) if first else set()
     else:
-        days = set(_days(state.counted_until.astimezone(UTC).date(), now))
+        resume = state.counted_until - LATE_COMMIT_MARGIN
+        days = set(_days(resume.astimezone(UTC).date(), now))
         days |= vote_days(voters=set(state.exclusions) ^ set(exclusions))
     recount_days(days, until=now)
     VoteCountState.objects.update_or_create(

@@ -120,23 +120,30 @@ def test_boards_and_elo_curves_equal_a_fit_over_every_vote_on_the_demo(demo_vote
 
 
 def test_new_votes_are_counted_and_the_elo_history_goes_on(demo_votes):
-    first = timezone.now()
+    # Ten minutes past a midnight, with the last vote seen a second before it: the vote
+    # committed late below is stamped on the day before the one the counts stopped on.
+    midnight = datetime.combine(timezone.now().date() + timedelta(days=1), datetime.min.time())
+    midnight = midnight.replace(tzinfo=UTC)
+    first = midnight + timedelta(minutes=10)
+    template = Vote.objects.filter(mode="t2i").order_by("-created_at").first()
+
+    def copy_at(moment, outcome=None):
+        template.pk = None
+        template.matchup = None
+        template.outcome = outcome or template.outcome
+        template.created_at = moment
+        return Vote(**{f.attname: getattr(template, f.attname) for f in Vote._meta.fields})
+
+    Vote.objects.bulk_create([copy_at(midnight - timedelta(seconds=1))])
     refresh_leaderboards(bootstrap=30, now=first)
     seen = RefreshState.objects.get(mode="t2i").elo["seen"]
     # Votes cast after the first refresh, and one committed late with an earlier time
-    # on the same day.
-    template = Vote.objects.filter(mode="t2i").order_by("-created_at").first()
-    last_seen = template.created_at
-    late = []
-    for k in range(40):
-        template.pk = None
-        template.matchup = None
-        template.outcome = ("a", "b", "tie", "both_bad")[k % 4]
-        template.created_at = first + timedelta(seconds=k + 1)
-        late.append(Vote(**{f.attname: getattr(template, f.attname) for f in Vote._meta.fields}))
-    template.pk = None
-    template.created_at = last_seen - timedelta(seconds=1)
-    late.append(Vote(**{f.attname: getattr(template, f.attname) for f in Vote._meta.fields}))
+    # than the last vote seen.
+    late = [
+        copy_at(first + timedelta(seconds=k + 1), ("a", "b", "tie", "both_bad")[k % 4])
+        for k in range(40)
+    ]
+    late.append(copy_at(midnight - timedelta(seconds=2)))
     Vote.objects.bulk_create(late)
     second = first + timedelta(minutes=5)
     refresh_leaderboards(bootstrap=30, now=second)
