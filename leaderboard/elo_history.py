@@ -9,11 +9,12 @@ in chunks, with the same result as one pass over all the votes.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import F, Q, Sum
 
 from leaderboard import ratings
@@ -39,16 +40,46 @@ def _votes_after(mode: str, until: datetime, state: dict):
     return votes
 
 
-@contextmanager
-def _vote_rows(mode: str, until: datetime, state: dict):
-    """(model_a_id, model_b_id, outcome, created_at text, id) of the votes after the
-    state's last one, oldest first, streamed: a server-side cursor on PostgreSQL. The
-    time stays text (parsed only where a chart point needs it), which is most of the
-    cost of ten million rows saved."""
-    is_postgres = connection.vendor == "postgresql"
+# PostgreSQL's binary COPY: a fixed header, then per row a field count and each
+# field's length and value (big-endian); timestamptz is int8 microseconds since
+# 2000-01-01 UTC. Every column below is a non-null int8, so rows have a fixed size
+# and parse as one numpy array (https://www.postgresql.org/docs/15/sql-copy.html).
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_TRAILER = b"\xff\xff"
+_COPY_ROW = np.dtype(
+    [("fields", ">i2")]
+    + [(f"{name}{part}", kind) for name in "abotk" for part, kind in (("_len", ">i4"), ("", ">i8"))]
+)
+_POSTGRES_EPOCH_US = 946_684_800_000_000
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class VoteChunk:
+    """Votes in time order as arrays: model ids, outcome codes, vote ids, and times
+    (microseconds since 1970 from PostgreSQL, SQLite's stored text otherwise)."""
+
+    model_a: np.ndarray
+    model_b: np.ndarray
+    outcome: np.ndarray
+    vote_id: np.ndarray
+    times: Sequence
+
+    def moment(self, k: int) -> datetime:
+        time = self.times[k]
+        if isinstance(time, str):
+            moment = datetime.fromisoformat(time)
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return _UNIX_EPOCH + timedelta(microseconds=int(time))
+
+
+def _votes_sql(mode: str, until: datetime, state: dict) -> tuple[str, list]:
+    # SQLite's time stays text, parsed only where a chart point needs it.
+    time = "created_at" if connection.vendor == "postgresql" else "CAST(created_at AS text)"
+    code = " ".join(f"WHEN '{name}' THEN {value}" for name, value in OUTCOME_CODE.items())
     sql = (
-        "SELECT model_a_id, model_b_id, outcome, "
-        "CAST(created_at AS text), id "
+        "SELECT CAST(model_a_id AS bigint), CAST(model_b_id AS bigint), "
+        f"CAST(CASE outcome {code} END AS bigint), {time}, CAST(id AS bigint) "
         f"FROM {Vote._meta.db_table} WHERE mode = %s AND NOT is_excluded AND created_at <= %s"
     )
     params = [mode, until]
@@ -56,27 +87,61 @@ def _vote_rows(mode: str, until: datetime, state: dict):
         last_at = datetime.fromisoformat(state["last_vote_at"])
         sql += " AND (created_at > %s OR (created_at = %s AND id > %s))"
         params += [last_at, last_at, state["last_vote_id"]]
-    sql += " ORDER BY created_at, id"
-    if is_postgres:
-        with transaction.atomic():
-            connection.ensure_connection()
-            with connection.connection.cursor(name=f"elo_{mode}") as cursor:
-                cursor.itersize = 20_000
-                cursor.execute(sql, params)
-                yield cursor
-    else:
-        params = [
-            connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p
-            for p in params
-        ]
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            yield cursor
+    return sql + " ORDER BY created_at, id", params
 
 
-def _moment_of(text: str) -> datetime:
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+def _vote_chunks(mode: str, until: datetime, state: dict) -> Iterator[VoteChunk]:
+    """The votes after the state's last one, oldest first, CHUNK_VOTES at a time.
+
+    PostgreSQL sends them as binary COPY, parsed straight into arrays: no Python
+    object per value, which is most of the cost of ten million rows.
+    """
+    sql, params = _votes_sql(mode, until, state)
+    if connection.vendor == "postgresql":
+        yield from _copied_chunks(sql, params)
+        return
+    params = [
+        connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p
+        for p in params
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK_VOTES):
+            a, b, o, t, k = zip(*rows, strict=True)
+            yield VoteChunk(*(np.array(x, dtype=np.int64) for x in (a, b, o, k)), times=t)
+
+
+def _copied_chunks(sql: str, params: list) -> Iterator[VoteChunk]:
+    size = _COPY_ROW.itemsize
+    pending = bytearray()
+    with (
+        connection.cursor() as cursor,
+        cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy,
+    ):
+        for block in copy:
+            pending += block
+            if len(pending) >= CHUNK_VOTES * size + len(_COPY_HEADER):
+                yield _parsed(pending, len(pending) - len(_COPY_HEADER))
+    if not pending.startswith(_COPY_HEADER) or not pending.endswith(_COPY_TRAILER):
+        raise RuntimeError("unexpected binary COPY framing from PostgreSQL")
+    if len(pending) > len(_COPY_HEADER) + len(_COPY_TRAILER):
+        yield _parsed(pending, len(pending) - len(_COPY_HEADER) - len(_COPY_TRAILER))
+
+
+def _parsed(pending: bytearray, available: int) -> VoteChunk:
+    """Parse the whole rows after the header and drop them from `pending`."""
+    end = len(_COPY_HEADER) + available // _COPY_ROW.itemsize * _COPY_ROW.itemsize
+    rows = np.frombuffer(bytes(pending[len(_COPY_HEADER) : end]), dtype=_COPY_ROW)
+    del pending[len(_COPY_HEADER) : end]
+    if (rows["fields"] != 5).any():
+        raise RuntimeError("unexpected binary COPY row from PostgreSQL")
+    return VoteChunk(
+        model_a=rows["a"].astype(np.int64),
+        model_b=rows["b"].astype(np.int64),
+        outcome=rows["o"].astype(np.int64),
+        vote_id=rows["k"].astype(np.int64),
+        times=rows["t"].astype(np.int64) + _POSTGRES_EPOCH_US,
+    )
 
 
 def _nothing_missed(mode: str, state: dict) -> bool:
@@ -132,7 +197,6 @@ def update_elo_state(mode: str, *, until: datetime, state: dict, rebuild: bool) 
     """
     models = list(ImageModel.objects.order_by("pk").values_list("slug", flat=True))
     ids = dict(ImageModel.objects.values_list("pk", "slug"))
-    index = {pk: models.index(slug) for pk, slug in ids.items()}
     if rebuild or not state or not _nothing_missed(mode, state):
         state = {}
     seen = int(state.get("seen", 0))
@@ -144,14 +208,16 @@ def update_elo_state(mode: str, *, until: datetime, state: dict, rebuild: bool) 
     history = _start(state, models)
     points = _stored_points(state, models)
     last = None
-    with _vote_rows(mode, until, state) as cursor:
-        while chunk := cursor.fetchmany(CHUNK_VOTES):
-            history = _go_on(history, chunk, models, index, seen, total)
-            for position, values in zip(history.vote_count, history.rating, strict=True):
-                moment = _iso(_moment_of(chunk[int(position) - seen - 1][3]))
-                points.append([int(position), moment, [float(v) for v in values]])
-            seen += len(chunk)
-            last = chunk[-1]
+    lookup = np.zeros(max(ids, default=0) + 1, dtype=np.int64)
+    for pk, slug in ids.items():
+        lookup[pk] = models.index(slug)
+    for chunk in _vote_chunks(mode, until, state):
+        history = _go_on(history, chunk, models, lookup, seen, total)
+        for position, values in zip(history.vote_count, history.rating, strict=True):
+            moment = _iso(chunk.moment(int(position) - seen - 1))
+            points.append([int(position), moment, [float(v) for v in values]])
+        seen += chunk.vote_id.size
+        last = chunk
     while len(points) > 2 * ELO_HISTORY_POINTS + 1:
         points = points[:-1:2] + points[-1:]
     return {
@@ -160,17 +226,17 @@ def update_elo_state(mode: str, *, until: datetime, state: dict, rebuild: bool) 
         "first_vote": history.first_vote.tolist(),
         "seen": seen,
         "points": points,
-        "last_vote_at": _moment_of(last[3]).isoformat() if last else state.get("last_vote_at"),
-        "last_vote_id": last[4] if last else state.get("last_vote_id", 0),
+        "last_vote_at": last.moment(-1).isoformat() if last else state.get("last_vote_at"),
+        "last_vote_id": int(last.vote_id[-1]) if last else state.get("last_vote_id", 0),
     }
 
 
-def _go_on(history, chunk: list, models: list[str], index: dict, seen: int, total: int):
+def _go_on(history, chunk: VoteChunk, models: list[str], lookup, seen: int, total: int):
     encoded = ratings.Votes(
         models=tuple(models),
-        model_a=np.array([index[row[0]] for row in chunk], dtype=np.int64),
-        model_b=np.array([index[row[1]] for row in chunk], dtype=np.int64),
-        outcome=np.array([OUTCOME_CODE[row[2]] for row in chunk], dtype=np.int8),
+        model_a=lookup[chunk.model_a],
+        model_b=lookup[chunk.model_b],
+        outcome=chunk.outcome.astype(np.int8),
     )
     return ratings.online_elo(
         encoded,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from leaderboard import ratings
+from leaderboard import elo_history, ratings
 from leaderboard.arena.demo import ensure_demo_generations, simulate_crowd
 from leaderboard.arena.services import exclude_voter, include_voter
 from leaderboard.models import (
@@ -164,6 +164,18 @@ def test_new_votes_are_counted_and_the_elo_history_goes_on(demo_votes):
     }
     expected = ratings.rate(a, b, o, bootstrap=30, seed=0)
     assert counts_only == {row.model: (row.rating, row.votes) for row in expected.rows}
+
+
+def test_the_elo_state_is_the_same_read_in_small_chunks(demo_votes, monkeypatch):
+    now = timezone.now()
+    whole = elo_history.update_elo_state("t2i", until=now, state={}, rebuild=True)
+    last = Vote.objects.filter(mode="t2i", is_excluded=False).order_by("created_at", "pk").last()
+    assert datetime.fromisoformat(whole["last_vote_at"]) == last.created_at
+    assert whole["last_vote_id"] == last.pk
+    assert whole["points"][-1][1] == last.created_at.isoformat(timespec="seconds")
+    # Chunks that end mid-way through PostgreSQL's COPY blocks and chart spacing.
+    monkeypatch.setattr(elo_history, "CHUNK_VOTES", 7)
+    assert elo_history.update_elo_state("t2i", until=now, state={}, rebuild=True) == whole
 
 
 def test_an_exclusion_and_its_lifting_recount_the_voters_days(demo_votes):
