@@ -116,7 +116,8 @@ def _copied_chunks(sql: str, params: list) -> Iterator[VoteChunk]:
     pending = bytearray()
     with (
         connection.cursor() as cursor,
-        cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy,
+        # The driver's own cursor: Django's debug wrapper takes no parameters for COPY.
+        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy,
     ):
         for block in copy:
             pending += block

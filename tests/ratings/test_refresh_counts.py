@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leaderboard import elo_history, ratings
@@ -174,8 +176,10 @@ def test_the_elo_state_is_the_same_read_in_small_chunks(demo_votes, monkeypatch)
     assert whole["last_vote_id"] == last.pk
     assert whole["points"][-1][1] == last.created_at.isoformat(timespec="seconds")
     # Chunks that end mid-way through PostgreSQL's COPY blocks and chart spacing.
+    # Through Django's debug cursor too, as with DEBUG on (the default of a dev site).
     monkeypatch.setattr(elo_history, "CHUNK_VOTES", 7)
-    assert elo_history.update_elo_state("t2i", until=now, state={}, rebuild=True) == whole
+    with CaptureQueriesContext(connection):
+        assert elo_history.update_elo_state("t2i", until=now, state={}, rebuild=True) == whole
 
 
 def test_an_exclusion_and_its_lifting_recount_the_voters_days(demo_votes):
