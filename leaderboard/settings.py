@@ -319,6 +319,10 @@ if not (8 <= ARENA_NETWORK_PREFIX_V4 <= 32 and 16 <= ARENA_NETWORK_PREFIX_V6 <= 
 ARENA_DETECT_MIN_VOTES = env_int("ARENA_DETECT_MIN_VOTES", 10)
 # Hours between full detection passes; the passes between test only new voters' votes.
 ARENA_DETECT_FULL_EVERY_H = env_int("ARENA_DETECT_FULL_EVERY_H", 24)
+# PostgreSQL: memory per sort or hash of the ratings job's session. The day counts and
+# detection's per-voter counts group millions of votes; with the server's default
+# (4 MB) they sort on disk, several times slower.
+RATINGS_WORK_MEM_MB = env_int("RATINGS_WORK_MEM_MB", 256)
 
 # The public pages (leaderboard/pages). Pages, API answers and charts are cached in each
 # worker per ratings/stats snapshot, so a new `ratings` or `stats` run replaces them; a

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min
 
@@ -61,6 +62,14 @@ def _counts_select(keys: list[str], where: str) -> str:
         "SUM(CASE WHEN outcome = 'both_bad' THEN 1 ELSE 0 END) "
         f"FROM {Vote._meta.db_table} WHERE NOT is_excluded AND {where} GROUP BY {group}"
     )
+
+
+def use_job_memory() -> None:
+    """Give this (job) session RATINGS_WORK_MEM_MB per sort or hash on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            megabytes = f"{settings.RATINGS_WORK_MEM_MB}MB"
+            cursor.execute("SELECT set_config('work_mem', %s, false)", [megabytes])
 
 
 def _moment(value: datetime):

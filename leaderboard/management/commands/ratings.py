@@ -12,6 +12,7 @@ A second copy started while one runs exits with status 1 and says so (locks.py).
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from leaderboard import vote_counts
 from leaderboard.arena.detection import detect_voters
 from leaderboard.management.locks import job_lock
 from leaderboard.rating_refresh import prune_leaderboards, refresh_leaderboards
@@ -41,6 +42,7 @@ class Command(BaseCommand):
             raise CommandError("--no-detect and --full-detect contradict each other.")
         now = timezone.now()
         with job_lock("ratings"):
+            vote_counts.use_job_memory()
             if not no_detect:
                 self.stdout.write(str(detect_voters(now=now, full=full_detect or None)))
             summary = refresh_leaderboards(bootstrap=bootstrap, seed=seed, now=now)
