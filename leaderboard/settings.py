@@ -147,17 +147,17 @@ elif _database["ENGINE"] not in (
     raise ImproperlyConfigured(
         f"DATABASE_URL uses {_database['ENGINE']}; Pairwise supports SQLite and PostgreSQL."
     )
-elif env_int("DB_POOL_MAX_SIZE", 16) > 0:
-    # Under the ASGI server each request's sync code runs in a fresh thread, so a
-    # connection kept per thread (CONN_MAX_AGE) would be opened anew for every request
-    # and left for the garbage collector: each worker process keeps a pool instead.
-    # A connection is checked before it is handed out (one round trip), so a database
-    # restart costs no request an error.
+elif env_int("DB_POOL_MAX_SIZE", 0) > 0:
+    # Under the ASGI server each request's sync code runs in a thread of its own, so a
+    # connection kept per thread (CONN_MAX_AGE) is opened anew for every request; a
+    # pool per worker process saves that. Off by default: after a database restart
+    # psycopg_pool reconnects with doubling delays (1, 2, 4, 8, 16 s), so requests can
+    # wait up to DB_POOL_TIMEOUT_S and fail where a new connection would have worked.
     _database["CONN_MAX_AGE"] = 0
     _database["CONN_HEALTH_CHECKS"] = True
     _database.setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
-        "max_size": env_int("DB_POOL_MAX_SIZE", 16),
+        "max_size": env_int("DB_POOL_MAX_SIZE", 0),
         "timeout": env_int("DB_POOL_TIMEOUT_S", 30),
     }
 if os.environ.get("TEST_DATABASE_NAME"):

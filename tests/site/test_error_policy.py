@@ -97,6 +97,14 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
+def close_connections():
+    """Close the connection, and the pool (DB_POOL_MAX_SIZE) that would keep serving
+    the old settings."""
+    connection.close()
+    if connection.vendor == "postgresql" and connection.pool:
+        connection.close_pool()
+
+
 @pytest.fixture
 def dead_database(transactional_db, tmp_path):
     """The default connection pointed at a database that is not there (a closed port on
@@ -104,7 +112,7 @@ def dead_database(transactional_db, tmp_path):
     call_command("loaddata", "catalog", verbosity=0)
     _, key = create_key("outage")
     original = dict(connection.settings_dict)
-    connection.close()
+    close_connections()
     if connection.vendor == "postgresql":
         connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port()))
     else:
@@ -113,7 +121,7 @@ def dead_database(transactional_db, tmp_path):
     try:
         yield key
     finally:
-        connection.close()
+        close_connections()
         connection.settings_dict.clear()
         connection.settings_dict.update(original)
         forget_snapshot()
