@@ -35,6 +35,10 @@ _JACOBI_DAMPING = 0.7
 _CHUNK_ELEMENTS = 1_000_000
 # Poisson inversion tables larger than this many entries fall back to numpy's sampler.
 _TABLE_BUDGET = 4_000_000
+# A count's table (about 24 sqrt(count) + 50 entries) is built only when at most this
+# many entries per cell that draws from it: numpy's sampler is cheaper for the few large
+# counts of a board with millions of votes (building their tables took 80 ms a board).
+_TABLE_ENTRIES_PER_CELL = 64
 
 
 @dataclass(frozen=True)
@@ -325,7 +329,10 @@ class _MultinomialSampler:
         low = np.maximum(0, np.floor(values - spread)).astype(np.int64)
         high = np.ceil(values + spread).astype(np.int64)
         length = high - low + 1
-        tabled = np.cumsum(length) <= _TABLE_BUDGET
+        sharing = np.bincount(value_of_cell, minlength=values.size)
+        tabled = (np.cumsum(length) <= _TABLE_BUDGET) & (
+            length <= _TABLE_ENTRIES_PER_CELL * sharing
+        )
         self.direct_cells = np.flatnonzero(~tabled[value_of_cell])
         self.table_cells = np.flatnonzero(tabled[value_of_cell])
         values, low, length = values[tabled], low[tabled], length[tabled]
@@ -355,7 +362,7 @@ class _MultinomialSampler:
         guide[order[is_guide[order]] - cdf.size] = cdf_seen[is_guide[order]]
         guide -= offset[guide_table]
 
-        cell_value = value_of_cell[self.table_cells]
+        cell_value = (np.cumsum(tabled) - 1)[value_of_cell[self.table_cells]]
         self.cdf = cdf
         self.guide = guide
         self.cell_table_offset = offset[cell_value]

@@ -96,3 +96,20 @@ def test_bootstrap_of_a_large_arena_is_fast_and_runs_the_batched_path():
     assert intervals.newton_rounds == 0
     assert np.isfinite(intervals.samples).all()
     assert (intervals.ci_low < fit.rating).all() and (fit.rating < intervals.ci_high).all()
+
+
+def test_resampled_counts_are_multinomial_whether_tabled_or_drawn_by_numpy():
+    # Many cells sharing small counts (inversion tables) and a few large counts of a
+    # board with millions of votes (numpy's sampler).
+    counts = np.array([1, 1, 2, 3, 3, 3, 7, 40_000, 125_000, 9_500], dtype=np.int64)
+    sampler = _MultinomialSampler(counts)
+    assert sampler.table_cells.size and sampler.direct_cells.size
+    rounds = 4000
+    draws = sampler.draw(rounds, np.random.default_rng(5))
+    n = counts.sum()
+    assert (draws.sum(axis=1) == n).all()
+    p = counts / n
+    mean, var = draws.mean(axis=0), draws.var(axis=0)
+    standard_error = np.sqrt(n * p * (1 - p) / rounds)
+    assert (np.abs(mean - n * p) < 4.5 * standard_error).all()
+    assert np.allclose(var, n * p * (1 - p), rtol=0.12)
