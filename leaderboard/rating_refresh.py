@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from leaderboard import ratings, vote_counts
-from leaderboard.csv_cells import neutralize_row
+from leaderboard.csv_cells import neutralize_cell
 from leaderboard.elo_history import history_by_model, update_elo_state
 from leaderboard.models import (
     ArenaMode,
@@ -231,34 +231,55 @@ def write_votes_csv(
     With `until` (a leaderboard's computed_at) the file holds exactly the votes
     that leaderboard was fitted on.
     """
-    votes = Vote.objects.filter(mode=mode).order_by("created_at", "pk")
-    if until is not None:
-        votes = votes.filter(created_at__lte=until)
-    if not include_excluded:
-        votes = votes.filter(is_excluded=False)
+    # Slugs from small dictionaries (made spreadsheet-safe once: a slug may start with
+    # "-", and the CLI removes the quote), not joins; the time as text from the
+    # database; rows straight off the vote table through a server-side cursor on
+    # PostgreSQL, CSV-written a chunk at a time: bounded memory, no object per cell.
+    model_slug = {
+        pk: neutralize_cell(slug) for pk, slug in ImageModel.objects.values_list("pk", "slug")
+    }
+    category_slug = {
+        pk: neutralize_cell(slug) for pk, slug in Category.objects.values_list("pk", "slug")
+    }
+    challenge_slug = {
+        pk: neutralize_cell(slug) for pk, slug in Challenge.objects.values_list("pk", "slug")
+    }
+    category_slug[None] = challenge_slug[None] = ""
+    winner = {outcome: neutralize_cell(name) for outcome, name in EXPORT_WINNER.items()}
+    sql, params = _export_sql(mode, include_excluded, until)
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(EXPORT_COLUMNS)
-    # Slugs from small dictionaries, not joins: the rows stream straight off the vote
-    # table (a server-side cursor on PostgreSQL), in bounded memory.
-    model_slug = dict(ImageModel.objects.values_list("pk", "slug"))
-    category_slug = dict(Category.objects.values_list("pk", "slug"))
-    challenge_slug = dict(Challenge.objects.values_list("pk", "slug"))
     count = 0
-    for model_a, model_b, outcome, category, challenge, created in votes.values_list(
-        "model_a_id", "model_b_id", "outcome", "category_id", "challenge_id", "created_at"
-    ).iterator(chunk_size=EXPORT_CHUNK):
-        # Slugs may start with "-": such cells get a quote, which the CLI removes.
-        writer.writerow(
-            neutralize_row(
-                [
-                    model_slug[model_a],
-                    model_slug[model_b],
-                    EXPORT_WINNER[outcome],
-                    category_slug.get(category, ""),
-                    challenge_slug.get(challenge, ""),
-                    created.isoformat(timespec="microseconds"),
-                ]
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(EXPORT_CHUNK):
+            writer.writerows(
+                (model_slug[a], model_slug[b], winner[o], category_slug[c], challenge_slug[h], t)
+                for a, b, o, c, h, t in rows
             )
-        )
-        count += 1
+            count += len(rows)
     return count
+
+
+def _export_sql(mode: str, include_excluded: bool, until: datetime | None) -> tuple[str, list]:
+    """The export's rows, oldest first, with the time as `datetime.isoformat` writes it
+    for UTC to the microsecond ("2026-12-04T10:11:12.000123+00:00")."""
+    if connection.vendor == "postgresql":
+        time = "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
+    else:
+        # Django stores UTC as "YYYY-MM-DD HH:MM:SS", then ".ffffff" unless it is zero.
+        time = (
+            "strftime('%Y-%m-%dT%H:%M:%S', created_at) || '.' "
+            "|| substr(created_at || '.000000', 21, 6) || '+00:00'"
+        )
+    where, params = ["mode = %s"], [mode]
+    if until is not None:
+        where.append("created_at <= %s")
+        params.append(connection.ops.adapt_datetimefield_value(until))
+    if not include_excluded:
+        where.append("NOT is_excluded")
+    sql = (
+        f"SELECT model_a_id, model_b_id, outcome, category_id, challenge_id, {time} "
+        f"FROM {Vote._meta.db_table} WHERE {' AND '.join(where)} ORDER BY created_at, id"
+    )
+    return sql, params

@@ -198,3 +198,35 @@ def test_the_export_can_stop_at_the_moment_a_board_was_fitted(catalog):
     cast_votes(30, seed=9, age_days=-1)  # arrive after the fit
     assert write_votes_csv(io.StringIO(), mode="t2i") == 130
     assert write_votes_csv(io.StringIO(), mode="t2i", until=fitted_at) == 100
+
+
+def test_the_export_rows_name_each_votes_models_winner_category_challenge_and_time(catalog):
+    import csv
+
+    from leaderboard.rating_refresh import EXPORT_WINNER, write_votes_csv
+
+    cast_votes(40, seed=10)
+    moments = [
+        timezone.now().replace(microsecond=0),  # stored without a fraction on SQLite
+        timezone.now().replace(microsecond=7),
+    ]
+    votes = list(Vote.objects.filter(mode="t2i").order_by("pk")[:2])
+    for vote, moment in zip(votes, moments, strict=True):
+        Vote.objects.filter(pk=vote.pk).update(created_at=moment - timedelta(days=400))
+    stream = io.StringIO()
+    assert write_votes_csv(stream, mode="t2i") == 40
+    rows = list(csv.DictReader(io.StringIO(stream.getvalue())))
+    expected = [
+        {
+            "model_a": vote.model_a.slug,
+            "model_b": vote.model_b.slug,
+            "winner": EXPORT_WINNER[vote.outcome],
+            "category": vote.category.slug if vote.category else "",
+            "challenge": vote.challenge.slug if vote.challenge else "",
+            "timestamp": vote.created_at.isoformat(timespec="microseconds"),
+        }
+        for vote in Vote.objects.filter(mode="t2i").order_by("created_at", "pk")
+    ]
+    assert rows == expected
+    assert rows[0]["timestamp"].endswith(".000000+00:00")
+    assert rows[1]["timestamp"].endswith(".000007+00:00")
