@@ -9,8 +9,8 @@ in chunks, with the same result as one pass over all the votes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -18,11 +18,12 @@ from django.db import connection
 from django.db.models import F, Q, Sum
 
 from leaderboard import ratings
-from leaderboard.models import ImageModel, Vote, VoteDayCount
+from leaderboard.models import ArenaMode, ImageModel, Vote, VoteDayCount
 
 ELO_HISTORY_POINTS = 200
 CHUNK_VOTES = 200_000
 OUTCOME_CODE = {name: code for code, name in enumerate(ratings.OUTCOMES)}
+MODE_CODE = {name: code for code, name in enumerate(ArenaMode.values)}
 
 
 def _iso(moment: datetime) -> str:
@@ -53,14 +54,16 @@ _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class VoteChunk:
-    """Votes in time order as arrays: model ids, outcome codes, vote ids, and times
-    (microseconds since 1970 from PostgreSQL, SQLite's stored text otherwise)."""
+    """Votes in time order as arrays: model ids, outcome codes, vote ids, arena mode
+    codes, and times (microseconds since 1970 from PostgreSQL, SQLite's stored text
+    otherwise)."""
 
     model_a: np.ndarray
     model_b: np.ndarray
     outcome: np.ndarray
     vote_id: np.ndarray
-    times: Sequence
+    mode: np.ndarray
+    times: np.ndarray
 
     def moment(self, k: int) -> datetime:
         time = self.times[k]
@@ -69,66 +72,89 @@ class VoteChunk:
             return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         return _UNIX_EPOCH + timedelta(microseconds=int(time))
 
+    def select(self, mask: np.ndarray) -> VoteChunk:
+        return VoteChunk(*(getattr(self, f.name)[mask] for f in fields(self)))
 
-def _votes_sql(mode: str, until: datetime, after: tuple | None) -> tuple[str, list]:
-    """The votes of `mode` up to `until`, after the (time, id) `after`, in time order:
-    model ids, outcome code, time and id."""
+
+def _votes_sql(after: dict[str, tuple | None], until: datetime, page: tuple | None):
+    """SQL and parameters of the votes of the modes in `after` up to `until`, each
+    after its (time, id) when given and all after the (time, id) `page`, in time order:
+    model ids, outcome code, time, id and mode code."""
     # SQLite's time stays text, parsed only where a chart point needs it.
     time = "created_at" if connection.vendor == "postgresql" else "CAST(created_at AS text)"
-    code = " ".join(f"WHEN '{name}' THEN {value}" for name, value in OUTCOME_CODE.items())
+    outcome = " ".join(f"WHEN '{name}' THEN {value}" for name, value in OUTCOME_CODE.items())
+    mode = " ".join(f"WHEN '{name}' THEN {value}" for name, value in MODE_CODE.items())
+    params: list = [until]
+    clauses = []
+    for name, last in after.items():
+        if last:
+            clauses.append("(mode = %s AND (created_at > %s OR (created_at = %s AND id > %s)))")
+            params += [name, last[0], last[0], last[1]]
+        else:
+            clauses.append("mode = %s")
+            params.append(name)
     sql = (
         "SELECT CAST(model_a_id AS bigint) AS a, CAST(model_b_id AS bigint) AS b, "
-        f"CAST(CASE outcome {code} END AS bigint) AS o, {time} AS t, CAST(id AS bigint) AS k "
-        f"FROM {Vote._meta.db_table} WHERE mode = %s AND NOT is_excluded AND created_at <= %s"
+        f"CAST(CASE outcome {outcome} END AS bigint) AS o, {time} AS t, "
+        f"CAST(id AS bigint) AS k, CAST(CASE mode {mode} END AS bigint) AS m "
+        f"FROM {Vote._meta.db_table} WHERE NOT is_excluded AND created_at <= %s "
+        f"AND ({' OR '.join(clauses)})"
     )
-    params = [mode, until]
-    if after:
-        sql += " AND created_at >= %s AND (created_at > %s OR id > %s)"
-        params += [after[0], after[0], after[1]]
+    starts = [last[0] for last in after.values() if last]
+    if page or len(starts) == len(after):
+        # A lower bound on the time lets the index on it skip the votes seen.
+        sql += " AND created_at >= %s"
+        params.append(page[0] if page else min(starts))
+    if page:
+        sql += " AND (created_at > %s OR id > %s)"
+        params += [page[0], page[1]]
+    if connection.vendor != "postgresql":
+        params = [
+            connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p
+            for p in params
+        ]
     return sql + " ORDER BY created_at, id", params
 
 
-def _vote_chunks(mode: str, until: datetime, state: dict) -> Iterator[VoteChunk]:
-    """The votes after the state's last one, oldest first, CHUNK_VOTES at a time."""
-    after = None
-    if state.get("last_vote_at"):
-        after = (datetime.fromisoformat(state["last_vote_at"]), state["last_vote_id"])
+def _vote_chunks(after: dict[str, tuple | None], until: datetime) -> Iterator[VoteChunk]:
+    """The votes of the modes in `after`, each after its last one seen, in one pass in
+    time order, CHUNK_VOTES at a time."""
     if connection.vendor == "postgresql":
-        yield from _aggregated_chunks(mode, until, after)
+        yield from _aggregated_chunks(after, until)
         return
-    sql, params = _votes_sql(mode, until, after)
-    params = [
-        connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime) else p
-        for p in params
-    ]
+    sql, params = _votes_sql(after, until, None)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK_VOTES):
-            a, b, o, t, k = zip(*rows, strict=True)
-            yield VoteChunk(*(np.array(x, dtype=np.int64) for x in (a, b, o, k)), times=t)
+            a, b, o, t, k, m = zip(*rows, strict=True)
+            numbers = (np.array(x, dtype=np.int64) for x in (a, b, o, k, m))
+            yield VoteChunk(*numbers, times=np.array(t, dtype=object))
 
 
-def _aggregated_chunks(mode: str, until: datetime, after: tuple | None) -> Iterator[VoteChunk]:
-    """PostgreSQL: each chunk as one row of five binary arrays, read straight into
-    numpy. Rows one by one (a cursor, or COPY, which libpq hands over a row at a time)
-    cost a Python object or call per vote: most of the time of ten million votes."""
+def _aggregated_chunks(after: dict[str, tuple | None], until: datetime) -> Iterator[VoteChunk]:
+    """PostgreSQL: each chunk as one row of binary arrays, read straight into numpy.
+    Rows one by one (a cursor, or COPY, which libpq hands over a row at a time) cost a
+    Python object or call per vote: most of the time of ten million votes."""
+    page = None
     with connection.cursor() as cursor:
         while True:
-            sql, params = _votes_sql(mode, until, after)
-            arrays = ", ".join(f"array_send(array_agg({c}))" for c in "abotk")
+            sql, params = _votes_sql(after, until, page)
+            arrays = ", ".join(f"array_send(array_agg({c}))" for c in "abotkm")
             cursor.execute(
                 f"SELECT {arrays} FROM ({sql} LIMIT %s) AS chunk", [*params, CHUNK_VOTES]
             )
             row = cursor.fetchone()
             if row[0] is None:
                 return
-            a, b, o, t, k = (_int8_array(bytes(data)) for data in row)
+            a, b, o, t, k, m = (_int8_array(bytes(data)) for data in row)
             # array_agg keeps the subquery's order in practice; the documentation does
             # not promise it, so the order is restored here (a no-op when kept).
             order = np.lexsort((k, t))
-            chunk = VoteChunk(a[order], b[order], o[order], k[order], t[order] + _POSTGRES_EPOCH_US)
+            chunk = VoteChunk(
+                *(x[order] for x in (a, b, o, k, m)), times=t[order] + _POSTGRES_EPOCH_US
+            )
             yield chunk
-            after = (chunk.moment(-1), int(chunk.vote_id[-1]))
+            page = (chunk.moment(-1), int(chunk.vote_id[-1]))
 
 
 def _int8_array(data: bytes) -> np.ndarray:
@@ -187,64 +213,93 @@ def _stored_points(state: dict, models: list[str]) -> list[list]:
     ]
 
 
-def update_elo_state(mode: str, *, until: datetime, state: dict, rebuild: bool) -> dict:
-    """The Elo state after every non-excluded vote of `mode` cast up to `until`.
+class _EloRun:
+    """One mode's online Elo, going on from its stored state over the chunks given."""
 
-    Goes on from `state` unless `rebuild` (or there is none). Chart points are spaced
-    as one pass over all the votes would space them (every ceil(votes / 200)-th vote
-    and the last); when going on, the earlier points stay and are thinned to every
-    other one once there are more than twice as many as wanted.
+    def __init__(self, mode: str, state: dict, models: list[str], until: datetime):
+        self.state = state
+        self.models = models
+        self.seen = int(state.get("seen", 0))
+        self.new = _votes_after(mode, until, state).count()
+        self.total = self.seen + self.new
+        self.history = _start(state, models)
+        self.points = _stored_points(state, models)
+        self.last: VoteChunk | None = None
+
+    @property
+    def after(self) -> tuple | None:
+        if not self.state.get("last_vote_at"):
+            return None
+        return datetime.fromisoformat(self.state["last_vote_at"]), self.state["last_vote_id"]
+
+    def go_on(self, chunk: VoteChunk, lookup: np.ndarray) -> None:
+        encoded = ratings.Votes(
+            models=tuple(self.models),
+            model_a=lookup[chunk.model_a],
+            model_b=lookup[chunk.model_b],
+            outcome=chunk.outcome.astype(np.int8),
+        )
+        self.history = ratings.online_elo(
+            encoded,
+            snapshots=ELO_HISTORY_POINTS,
+            start=self.history,
+            start_position=self.seen,
+            total_votes=self.total,
+        )
+        for position, values in zip(self.history.vote_count, self.history.rating, strict=True):
+            moment = _iso(chunk.moment(int(position) - self.seen - 1))
+            self.points.append([int(position), moment, [float(v) for v in values]])
+        self.seen += chunk.vote_id.size
+        self.last = chunk
+
+    def result(self) -> dict:
+        if not self.new and self.state:
+            return self.state
+        points = self.points
+        while len(points) > 2 * ELO_HISTORY_POINTS + 1:
+            points = points[:-1:2] + points[-1:]
+        last = self.last
+        return {
+            "models": self.models,
+            "final": self.history.final.tolist(),
+            "first_vote": self.history.first_vote.tolist(),
+            "seen": self.seen,
+            "points": points,
+            "last_vote_at": last.moment(-1).isoformat() if last else self.state.get("last_vote_at"),
+            "last_vote_id": int(last.vote_id[-1]) if last else self.state.get("last_vote_id", 0),
+        }
+
+
+def update_elo_states(
+    modes: list[str], *, until: datetime, states: dict[str, dict], rebuild: set[str]
+) -> dict[str, dict]:
+    """Each mode's Elo state after every non-excluded vote of it cast up to `until`.
+
+    A mode goes on from its state in `states` unless it is in `rebuild` (or has none).
+    The new votes of every mode are read in one pass in time order. Chart points are
+    spaced as one pass over all the votes would space them (every ceil(votes / 200)-th
+    vote and the last); when going on, the earlier points stay and are thinned to
+    every other one once there are more than twice as many as wanted.
     """
     models = list(ImageModel.objects.order_by("pk").values_list("slug", flat=True))
     ids = dict(ImageModel.objects.values_list("pk", "slug"))
-    if rebuild or not state or not _nothing_missed(mode, state):
-        state = {}
-    seen = int(state.get("seen", 0))
-    votes = _votes_after(mode, until, state)
-    new = votes.count()
-    if not new and state:
-        return state
-    total = seen + new
-    history = _start(state, models)
-    points = _stored_points(state, models)
-    last = None
     lookup = np.zeros(max(ids, default=0) + 1, dtype=np.int64)
     for pk, slug in ids.items():
         lookup[pk] = models.index(slug)
-    for chunk in _vote_chunks(mode, until, state):
-        history = _go_on(history, chunk, models, lookup, seen, total)
-        for position, values in zip(history.vote_count, history.rating, strict=True):
-            moment = _iso(chunk.moment(int(position) - seen - 1))
-            points.append([int(position), moment, [float(v) for v in values]])
-        seen += chunk.vote_id.size
-        last = chunk
-    while len(points) > 2 * ELO_HISTORY_POINTS + 1:
-        points = points[:-1:2] + points[-1:]
-    return {
-        "models": models,
-        "final": history.final.tolist(),
-        "first_vote": history.first_vote.tolist(),
-        "seen": seen,
-        "points": points,
-        "last_vote_at": last.moment(-1).isoformat() if last else state.get("last_vote_at"),
-        "last_vote_id": int(last.vote_id[-1]) if last else state.get("last_vote_id", 0),
-    }
-
-
-def _go_on(history, chunk: VoteChunk, models: list[str], lookup, seen: int, total: int):
-    encoded = ratings.Votes(
-        models=tuple(models),
-        model_a=lookup[chunk.model_a],
-        model_b=lookup[chunk.model_b],
-        outcome=chunk.outcome.astype(np.int8),
-    )
-    return ratings.online_elo(
-        encoded,
-        snapshots=ELO_HISTORY_POINTS,
-        start=history,
-        start_position=seen,
-        total_votes=total,
-    )
+    runs = {}
+    for mode in modes:
+        state = states.get(mode) or {}
+        if mode in rebuild or not state or not _nothing_missed(mode, state):
+            state = {}
+        runs[mode] = _EloRun(mode, state, models, until)
+    going = {mode: run for mode, run in runs.items() if run.new}
+    if going:
+        for chunk in _vote_chunks({mode: run.after for mode, run in going.items()}, until):
+            for mode, run in going.items():
+                part = chunk.select(chunk.mode == MODE_CODE[mode])
+                if part.vote_id.size:
+                    run.go_on(part, lookup)
+    return {mode: run.result() for mode, run in runs.items()}
 
 
 def history_by_model(state: dict) -> dict[str, list[list]]:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from leaderboard import ratings, vote_counts
 from leaderboard.csv_cells import neutralize_cell
-from leaderboard.elo_history import history_by_model, update_elo_state
+from leaderboard.elo_history import history_by_model, update_elo_states
 from leaderboard.models import (
     ArenaMode,
     Category,
@@ -71,17 +71,19 @@ def refresh_leaderboards(
     vote_counts.update_day_counts(now)
     exclusions = vote_counts.active_exclusions()
     boards: list[tuple[Leaderboard, list[Rating]]] = []
-    elo_states: dict[str, dict] = {}
     total_votes = 0
+    elo_states = update_elo_states(
+        ArenaMode.values,
+        until=now,
+        states={mode: state.elo for mode, state in states.items()},
+        # Excluding or re-including a voter changes the past: play every vote again.
+        rebuild={
+            mode
+            for mode in ArenaMode.values
+            if mode not in states or set(states[mode].active_exclusions) != set(exclusions)
+        },
+    )
     for mode in ArenaMode.values:
-        state = states.get(mode)
-        elo_states[mode] = update_elo_state(
-            mode,
-            until=now,
-            state=state.elo if state else {},
-            # Excluding or re-including a voter changes the past: play every vote again.
-            rebuild=state is None or set(state.active_exclusions) != set(exclusions),
-        )
         for window, days in WINDOW_DAYS.items():
             rows = window_counts(mode, now, days)
             for category_id in [None, *category_ids]:
@@ -268,8 +270,9 @@ def _export_sql(mode: str, include_excluded: bool, until: datetime | None) -> tu
         time = "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"')"
     else:
         # Django stores UTC as "YYYY-MM-DD HH:MM:SS", then ".ffffff" unless it is zero.
+        # (%% is a literal % beside the query's parameters.)
         time = (
-            "strftime('%Y-%m-%dT%H:%M:%S', created_at) || '.' "
+            "strftime('%%Y-%%m-%%dT%%H:%%M:%%S', created_at) || '.' "
             "|| substr(created_at || '.000000', 21, 6) || '+00:00'"
         )
     where, params = ["mode = %s"], [mode]

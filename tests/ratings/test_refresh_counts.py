@@ -168,18 +168,27 @@ def test_new_votes_are_counted_and_the_elo_history_goes_on(demo_votes):
     assert counts_only == {row.model: (row.rating, row.votes) for row in expected.rows}
 
 
-def test_the_elo_state_is_the_same_read_in_small_chunks(demo_votes, monkeypatch):
+def test_the_elo_states_are_the_same_read_together_alone_and_in_small_chunks(
+    demo_votes, monkeypatch
+):
     now = timezone.now()
-    whole = elo_history.update_elo_state("t2i", until=now, state={}, rebuild=True)
-    last = Vote.objects.filter(mode="t2i", is_excluded=False).order_by("created_at", "pk").last()
-    assert datetime.fromisoformat(whole["last_vote_at"]) == last.created_at
-    assert whole["last_vote_id"] == last.pk
-    assert whole["points"][-1][1] == last.created_at.isoformat(timespec="seconds")
-    # Chunks that end mid-way through PostgreSQL's COPY blocks and chart spacing.
-    # Through Django's debug cursor too, as with DEBUG on (the default of a dev site).
+    modes = ["t2i", "edit"]
+    together = elo_history.update_elo_states(modes, until=now, states={}, rebuild=set())
+    for mode in modes:
+        last = Vote.objects.filter(mode=mode, is_excluded=False).order_by("created_at", "pk").last()
+        state = together[mode]
+        assert state["seen"] == Vote.objects.filter(mode=mode, is_excluded=False).count() > 50
+        assert datetime.fromisoformat(state["last_vote_at"]) == last.created_at
+        assert state["last_vote_id"] == last.pk
+        assert state["points"][-1][1] == last.created_at.isoformat(timespec="seconds")
+        alone = elo_history.update_elo_states([mode], until=now, states={}, rebuild=set())
+        assert alone[mode] == state
+    # Chunks that end mid-way through chart spacing, through Django's debug cursor too
+    # (as with DEBUG on, the default of a dev site).
     monkeypatch.setattr(elo_history, "CHUNK_VOTES", 7)
     with CaptureQueriesContext(connection):
-        assert elo_history.update_elo_state("t2i", until=now, state={}, rebuild=True) == whole
+        chunked = elo_history.update_elo_states(modes, until=now, states={}, rebuild=set())
+    assert chunked == together
 
 
 def test_an_exclusion_and_its_lifting_recount_the_voters_days(demo_votes):
