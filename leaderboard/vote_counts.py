@@ -64,12 +64,16 @@ def _counts_select(keys: list[str], where: str) -> str:
     )
 
 
-def use_job_memory() -> None:
-    """Give this (job) session RATINGS_WORK_MEM_MB per sort or hash on PostgreSQL."""
+def tune_job_session() -> None:
+    """PostgreSQL: give this job's session RATINGS_WORK_MEM_MB per sort or hash, and
+    commits that do not wait for the disk. Everything the ratings job writes (counts,
+    boards, exclusions) is derived from the votes, each transaction whole or not at
+    all: a crash can lose at most its last commits, which its next run makes again."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             megabytes = f"{settings.RATINGS_WORK_MEM_MB}MB"
             cursor.execute("SELECT set_config('work_mem', %s, false)", [megabytes])
+            cursor.execute("SELECT set_config('synchronous_commit', 'off', false)")
 
 
 def _moment(value: datetime):

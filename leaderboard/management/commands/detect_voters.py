@@ -30,7 +30,7 @@ class Command(BaseCommand):
             raise CommandError("--min-votes must be at least 1.")
         # The same lock as the ratings job: both bring the day counts up to date.
         with job_lock("ratings"):
-            vote_counts.use_job_memory()
+            vote_counts.tune_job_session()
             summary = detect_voters(dry_run=dry_run, min_votes=min_votes, full=True)
         for voter, evidence in summary.flagged.items():
             self.stdout.write(f"{voter[:12]}  {evidence['rule']:<12} {evidence['reason']}")

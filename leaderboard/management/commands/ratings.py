@@ -42,7 +42,7 @@ class Command(BaseCommand):
             raise CommandError("--no-detect and --full-detect contradict each other.")
         now = timezone.now()
         with job_lock("ratings"):
-            vote_counts.use_job_memory()
+            vote_counts.tune_job_session()
             if not no_detect:
                 self.stdout.write(str(detect_voters(now=now, full=full_detect or None)))
             summary = refresh_leaderboards(bootstrap=bootstrap, seed=seed, now=now)
