@@ -357,6 +357,9 @@ GATEWAY_UPSTREAM_TIMEOUT_S = env_int("GATEWAY_UPSTREAM_TIMEOUT_S", 120)
 # Seconds one API call may take in all, failovers included: the server, and the proxy in
 # front, must hold a connection at least this long (gunicorn.conf.py reads it).
 GATEWAY_REQUEST_TIMEOUT_S = env_int("GATEWAY_REQUEST_TIMEOUT_S", 150)
+# Database work of API calls running at once per worker process (each holds a
+# connection while it runs): a burst of calls must not open more than PostgreSQL allows.
+GATEWAY_DB_CONCURRENCY = env_int("GATEWAY_DB_CONCURRENCY", 8)
 # Offerings tried per image before giving up (the first one included).
 GATEWAY_MAX_ATTEMPTS = env_int("GATEWAY_MAX_ATTEMPTS", 3)
 # Largest `n` a request may ask for (each image is one upstream request).
@@ -376,6 +379,8 @@ for _name in (
         raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}.")
 if GATEWAY_RATE_LIMIT_PER_MINUTE < 0:
     raise ImproperlyConfigured("GATEWAY_RATE_LIMIT_PER_MINUTE must be 0 (off) or more.")
+if GATEWAY_DB_CONCURRENCY < 1:
+    raise ImproperlyConfigured("GATEWAY_DB_CONCURRENCY must be at least 1.")
 if GATEWAY_REQUEST_TIMEOUT_S < GATEWAY_UPSTREAM_TIMEOUT_S:
     raise ImproperlyConfigured(
         f"GATEWAY_REQUEST_TIMEOUT_S ({GATEWAY_REQUEST_TIMEOUT_S}) is shorter than one attempt "

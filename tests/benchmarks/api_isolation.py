@@ -56,7 +56,9 @@ def drop_postgres_database(admin_url: str, name: str) -> None:
 
 
 def run(command: list[str], env: dict[str, str]) -> str:
-    done = subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     return done.stdout.strip()
 
 

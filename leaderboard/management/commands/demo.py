@@ -96,6 +96,7 @@ class Command(BaseCommand):
 
 def prepare_serving_demo() -> str:
     """Serving-arena images and demo votes (once), then the serving boards."""
+    from bench.config import sqlalchemy_url
     from bench.serving import measure_serving_pairs
     from bench.store import Store
     from leaderboard.arena.serving_demo import (
@@ -106,7 +107,7 @@ def prepare_serving_demo() -> str:
     from leaderboard.serving_boards import refresh_serving_boards
 
     images = ensure_serving_demo_generations()
-    store = Store(settings.DATABASE_URL)
+    store = Store(sqlalchemy_url(settings.DATABASE_URL))
     try:
         measured = measure_serving_pairs(store, Path(settings.MEDIA_ROOT))
     finally:
