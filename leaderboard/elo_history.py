@@ -10,8 +10,9 @@ in chunks, with the same result as one pass over all the votes.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import psycopg
@@ -56,8 +57,7 @@ _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 @dataclass(frozen=True)
 class VoteChunk:
     """Votes in time order as arrays: model ids, outcome codes, vote ids, arena mode
-    codes, and times (microseconds since 1970 from PostgreSQL, SQLite's stored text
-    otherwise)."""
+    codes, and times (microseconds since 1970, UTC)."""
 
     model_a: np.ndarray
     model_b: np.ndarray
@@ -67,24 +67,35 @@ class VoteChunk:
     times: np.ndarray
 
     def moment(self, k: int) -> datetime:
-        time = self.times[k]
-        if isinstance(time, str):
-            moment = datetime.fromisoformat(time)
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-        return _UNIX_EPOCH + timedelta(microseconds=int(time))
+        return _UNIX_EPOCH + timedelta(microseconds=int(self.times[k]))
 
     def select(self, mask: np.ndarray) -> VoteChunk:
         return VoteChunk(*(getattr(self, f.name)[mask] for f in fields(self)))
 
 
-def _votes_sql(after: dict[str, tuple | None], until: datetime, page: tuple | None):
+def _votes_sql(after: dict[str, tuple | None], until: datetime, page: tuple | None, bits: int):
     """SQL and parameters of the votes of the modes in `after` up to `until`, each
     after its (time, id) when given and all after the (time, id) `page`, in time order:
-    model ids, outcome code, time, id and mode code."""
-    # SQLite's time stays text, parsed only where a chart point needs it.
-    time = "created_at" if connection.vendor == "postgresql" else "CAST(created_at AS text)"
+    c (model ids, outcome and mode packed in one integer, as `_unpacked` reads it), the
+    time t and the id k."""
+    if connection.vendor == "postgresql":
+        time = "created_at"
+    else:
+        # Django's UTC text as microseconds, in SQL: its work is done while Python plays
+        # the chunk before. Whole seconds of the text without its fraction (SQLite
+        # rounds that to milliseconds first), then the fraction. (%% is a literal %
+        # beside the parameters.)
+        time = (
+            "strftime('%%s', substr(created_at, 1, 19)) * 1000000 "
+            "+ CAST(substr(created_at || '.000000', 21, 6) AS INTEGER)"
+        )
     outcome = " ".join(f"WHEN '{name}' THEN {value}" for name, value in OUTCOME_CODE.items())
     mode = " ".join(f"WHEN '{name}' THEN {value}" for name, value in MODE_CODE.items())
+    packed = (
+        f"CAST(model_a_id AS bigint) + CAST(model_b_id AS bigint) * {1 << bits} "
+        f"+ CAST(CASE outcome {outcome} END AS bigint) * {1 << 2 * bits} "
+        f"+ CAST(CASE mode {mode} END AS bigint) * {1 << 2 * bits + 2}"
+    )
     params: list = [until]
     clauses = []
     for name, last in after.items():
@@ -95,9 +106,7 @@ def _votes_sql(after: dict[str, tuple | None], until: datetime, page: tuple | No
             clauses.append("mode = %s")
             params.append(name)
     sql = (
-        "SELECT CAST(model_a_id AS bigint) AS a, CAST(model_b_id AS bigint) AS b, "
-        f"CAST(CASE outcome {outcome} END AS bigint) AS o, {time} AS t, "
-        f"CAST(id AS bigint) AS k, CAST(CASE mode {mode} END AS bigint) AS m "
+        f"SELECT {packed} AS c, {time} AS t, CAST(id AS bigint) AS k "
         f"FROM {Vote._meta.db_table} WHERE NOT is_excluded AND created_at <= %s "
         f"AND ({' OR '.join(clauses)})"
     )
@@ -117,57 +126,81 @@ def _votes_sql(after: dict[str, tuple | None], until: datetime, page: tuple | No
     return sql + " ORDER BY created_at, id", params
 
 
+def _unpacked(codes: np.ndarray, times: np.ndarray, ids: np.ndarray, bits: int) -> VoteChunk:
+    # PostgreSQL's array_agg keeps the subquery's order in practice; its documentation
+    # does not promise it, so the order is restored here (a no-op when kept).
+    order = np.lexsort((ids, times))
+    codes, mask = codes[order], (1 << bits) - 1
+    return VoteChunk(
+        model_a=codes & mask,
+        model_b=(codes >> bits) & mask,
+        outcome=(codes >> 2 * bits) & 3,
+        vote_id=ids[order],
+        mode=codes >> 2 * bits + 2,
+        times=times[order],
+    )
+
+
 def _vote_chunks(after: dict[str, tuple | None], until: datetime) -> Iterator[VoteChunk]:
     """The votes of the modes in `after`, each after its last one seen, in one pass in
-    time order, CHUNK_VOTES at a time."""
-    if connection.vendor == "postgresql":
-        yield from _aggregated_chunks(after, until)
-        return
-    sql, params = _votes_sql(after, until, None)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(CHUNK_VOTES):
-            a, b, o, t, k, m = zip(*rows, strict=True)
-            numbers = (np.array(x, dtype=np.int64) for x in (a, b, o, k, m))
-            yield VoteChunk(*numbers, times=np.array(t, dtype=object))
+    time order, CHUNK_VOTES at a time.
 
-
-def _aggregated_chunks(after: dict[str, tuple | None], until: datetime) -> Iterator[VoteChunk]:
-    """PostgreSQL: each chunk as one row of three binary arrays (models, outcome and
-    mode packed in one int8; time; id), read straight into numpy. Rows one by one (a
-    cursor, or COPY, which libpq hands over a row at a time) cost a Python object or
-    call per vote: most of the time of ten million votes."""
+    The database reads the next chunk (in a thread) while Python plays this one: each
+    takes about half the time. Chunks come as numbers only, read straight into numpy:
+    an object per value was most of the time of ten million votes.
+    """
     # Votes name models by foreign key: no id above the largest model's.
     bits = max(ImageModel.objects.aggregate(top=Max("pk"))["top"] or 1, 1).bit_length()
-    packed = f"a + b * {1 << bits} + o * {1 << 2 * bits} + m * {1 << 2 * bits + 2}"
-    arrays = ", ".join(f"array_send(array_agg({c}))" for c in (packed, "t", "k"))
-    page = None
     connection.ensure_connection()
+    if connection.vendor == "postgresql":
+        # The driver's connection, unlike Django's, may be used from another thread.
+        chunks = _binary_chunks(connection.connection, after, until, bits)
+    else:
+        # Django opens SQLite connections for use from any thread; executed here.
+        cursor = connection.cursor()
+        cursor.execute(*_votes_sql(after, until, None, bits))
+        chunks = _fetched_chunks(cursor, bits)
+    yield from _read_ahead(chunks)
+
+
+def _fetched_chunks(cursor, bits: int) -> Iterator[VoteChunk]:
+    with cursor:
+        while rows := cursor.fetchmany(CHUNK_VOTES):
+            table = np.array(rows, dtype=np.int64)
+            yield _unpacked(table[:, 0], table[:, 1], table[:, 2], bits)
+
+
+def _binary_chunks(
+    driver_connection, after: dict[str, tuple | None], until: datetime, bits: int
+) -> Iterator[VoteChunk]:
+    """PostgreSQL: each chunk as one row of three binary arrays. Rows one by one (a
+    cursor, or COPY, which libpq hands over a row at a time) cost a Python object or
+    call per vote."""
+    arrays = ", ".join(f"array_send(array_agg({column}))" for column in "ctk")
+    page = None
     # A cursor of the driver's own that binds on the server: results in binary, so
     # the arrays arrive as bytes (Django's cursor binds on the client, in text: hex).
-    with psycopg.Cursor(connection.connection) as cursor:
+    with psycopg.Cursor(driver_connection) as cursor:
         while True:
-            sql, params = _votes_sql(after, until, page)
+            sql, params = _votes_sql(after, until, page, bits)
             sql = f"SELECT {arrays} FROM ({sql} LIMIT %s) AS chunk"
             cursor.execute(sql, [*params, CHUNK_VOTES], binary=True)
             row = cursor.fetchone()
             if row[0] is None:
                 return
-            codes, t, k = (_int8_array(data) for data in row)
-            # array_agg keeps the subquery's order in practice; the documentation does
-            # not promise it, so the order is restored here (a no-op when kept).
-            order = np.lexsort((k, t))
-            codes, mask = codes[order], (1 << bits) - 1
-            chunk = VoteChunk(
-                model_a=codes & mask,
-                model_b=(codes >> bits) & mask,
-                outcome=(codes >> 2 * bits) & 3,
-                vote_id=k[order],
-                mode=codes >> 2 * bits + 2,
-                times=t[order] + _POSTGRES_EPOCH_US,
-            )
+            codes, times, ids = (_int8_array(data) for data in row)
+            chunk = _unpacked(codes, times + _POSTGRES_EPOCH_US, ids, bits)
             yield chunk
             page = (chunk.moment(-1), int(chunk.vote_id[-1]))
+
+
+def _read_ahead(items: Iterator[VoteChunk]) -> Iterator[VoteChunk]:
+    """`items`, each next one made in a thread while the caller works on the last."""
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        upcoming = reader.submit(next, items, None)
+        while (item := upcoming.result()) is not None:
+            upcoming = reader.submit(next, items, None)
+            yield item
 
 
 def _int8_array(data: bytes) -> np.ndarray:
@@ -191,16 +224,23 @@ def _nothing_missed(mode: str, state: dict) -> bool:
         return True
     last_at = datetime.fromisoformat(state["last_vote_at"])
     day = last_at.astimezone(UTC).date()
-    before = VoteDayCount.objects.filter(mode=mode, day__lt=day).aggregate(
-        n=Sum(F("low_wins") + F("high_wins") + F("ties") + F("both_bad"))
-    )["n"]
+    before = _day_counted(mode, before=day)
     that_day = Vote.objects.filter(
         mode=mode,
         is_excluded=False,
         created_at__gte=datetime.combine(day, datetime.min.time(), tzinfo=UTC),
         created_at__lte=last_at,
     ).count()
-    return (before or 0) + that_day == state.get("seen", 0)
+    return before + that_day == state.get("seen", 0)
+
+
+def _day_counted(mode: str, *, before: date | None = None) -> int:
+    """The mode's counted votes in the day counts (on days before `before`)."""
+    days = VoteDayCount.objects.filter(mode=mode)
+    if before is not None:
+        days = days.filter(day__lt=before)
+    total = days.aggregate(n=Sum(F("low_wins") + F("high_wins") + F("ties") + F("both_bad")))
+    return total["n"] or 0
 
 
 def _start(state: dict, models: list[str]) -> ratings.EloHistory:
@@ -233,7 +273,8 @@ class _EloRun:
         self.state = state
         self.models = models
         self.seen = int(state.get("seen", 0))
-        self.new = _votes_after(mode, until, state).count()
+        # From the first vote: the day counts have the number without reading the votes.
+        self.new = _votes_after(mode, until, state).count() if state else _day_counted(mode)
         self.total = self.seen + self.new
         self.history = _start(state, models)
         self.points = _stored_points(state, models)
@@ -286,7 +327,8 @@ class _EloRun:
 def update_elo_states(
     modes: list[str], *, until: datetime, states: dict[str, dict], rebuild: set[str]
 ) -> dict[str, dict]:
-    """Each mode's Elo state after every non-excluded vote of it cast up to `until`.
+    """Each mode's Elo state after every non-excluded vote of it cast up to `until`;
+    the day counts must be up to date to `until` (`vote_counts.update_day_counts`).
 
     A mode goes on from its state in `states` unless it is in `rebuild` (or has none).
     The new votes of every mode are read in one pass in time order. Chart points are

@@ -68,12 +68,17 @@ def tune_job_session() -> None:
     """PostgreSQL: give this job's session RATINGS_WORK_MEM_MB per sort or hash, and
     commits that do not wait for the disk. Everything the ratings job writes (counts,
     boards, exclusions) is derived from the votes, each transaction whole or not at
-    all: a crash can lose at most its last commits, which its next run makes again."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+    all: a crash can lose at most its last commits, which its next run makes again.
+
+    SQLite: let its sorter use a second thread (counting every day of two million
+    votes: 3.9 s alone, 2.8 s with it)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
             megabytes = f"{settings.RATINGS_WORK_MEM_MB}MB"
             cursor.execute("SELECT set_config('work_mem', %s, false)", [megabytes])
             cursor.execute("SELECT set_config('synchronous_commit', 'off', false)")
+        elif connection.vendor == "sqlite":
+            cursor.execute("PRAGMA threads = 2")
 
 
 def _moment(value: datetime):

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leaderboard import elo_history, ratings
+from leaderboard import elo_history, ratings, vote_counts
 from leaderboard.arena.demo import ensure_demo_generations, simulate_crowd
 from leaderboard.arena.services import exclude_voter, include_voter
 from leaderboard.models import (
@@ -173,6 +173,7 @@ def test_the_elo_states_are_the_same_read_together_alone_and_in_small_chunks(
 ):
     now = timezone.now()
     modes = ["t2i", "edit"]
+    vote_counts.update_day_counts(now)
     together = elo_history.update_elo_states(modes, until=now, states={}, rebuild=set())
     for mode in modes:
         last = Vote.objects.filter(mode=mode, is_excluded=False).order_by("created_at", "pk").last()
