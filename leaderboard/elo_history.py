@@ -50,24 +50,19 @@ def _votes_after(mode: str, until: datetime, state: dict):
 _ARRAY_HEADER = np.dtype([("ndim", ">i4"), ("has_null", ">i4"), ("type", ">u4")])
 _ARRAY_DIMENSION = np.dtype([("size", ">i4"), ("lower", ">i4")])
 _ARRAY_INT8 = np.dtype([("length", ">i4"), ("value", ">i8")])
-_POSTGRES_EPOCH_US = 946_684_800_000_000
-_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class VoteChunk:
-    """Votes in time order as arrays: model ids, outcome codes, vote ids, arena mode
-    codes, and times (microseconds since 1970, UTC)."""
+    """Votes in time order as arrays: model ids, outcome codes, vote ids and arena mode
+    codes. (Their times are read for the few votes a chart point or the state names.)"""
 
     model_a: np.ndarray
     model_b: np.ndarray
     outcome: np.ndarray
     vote_id: np.ndarray
     mode: np.ndarray
-    times: np.ndarray
-
-    def moment(self, k: int) -> datetime:
-        return _UNIX_EPOCH + timedelta(microseconds=int(self.times[k]))
 
     def select(self, mask: np.ndarray) -> VoteChunk:
         return VoteChunk(*(getattr(self, f.name)[mask] for f in fields(self)))
@@ -76,19 +71,8 @@ class VoteChunk:
 def _votes_sql(after: dict[str, tuple | None], until: datetime, page: tuple | None, bits: int):
     """SQL and parameters of the votes of the modes in `after` up to `until`, each
     after its (time, id) when given and all after the (time, id) `page`, in time order:
-    c (model ids, outcome and mode packed in one integer, as `_unpacked` reads it), the
-    time t and the id k."""
-    if connection.vendor == "postgresql":
-        time = "created_at"
-    else:
-        # Django's UTC text as microseconds, in SQL: its work is done while Python plays
-        # the chunk before. Whole seconds of the text without its fraction (SQLite
-        # rounds that to milliseconds first), then the fraction. (%% is a literal %
-        # beside the parameters.)
-        time = (
-            "strftime('%%s', substr(created_at, 1, 19)) * 1000000 "
-            "+ CAST(substr(created_at || '.000000', 21, 6) AS INTEGER)"
-        )
+    c (model ids, outcome and mode packed in one integer, as `_unpacked` reads it) and
+    the id k; on PostgreSQL also the time t, for the next page."""
     outcome = " ".join(f"WHEN '{name}' THEN {value}" for name, value in OUTCOME_CODE.items())
     mode = " ".join(f"WHEN '{name}' THEN {value}" for name, value in MODE_CODE.items())
     packed = (
@@ -106,7 +90,8 @@ def _votes_sql(after: dict[str, tuple | None], until: datetime, page: tuple | No
             clauses.append("mode = %s")
             params.append(name)
     sql = (
-        f"SELECT {packed} AS c, {time} AS t, CAST(id AS bigint) AS k "
+        f"SELECT {packed} AS c, CAST(id AS bigint) AS k"
+        f"{', created_at AS t' if connection.vendor == 'postgresql' else ''} "
         f"FROM {Vote._meta.db_table} WHERE NOT is_excluded AND created_at <= %s "
         f"AND ({' OR '.join(clauses)})"
     )
@@ -126,18 +111,14 @@ def _votes_sql(after: dict[str, tuple | None], until: datetime, page: tuple | No
     return sql + " ORDER BY created_at, id", params
 
 
-def _unpacked(codes: np.ndarray, times: np.ndarray, ids: np.ndarray, bits: int) -> VoteChunk:
-    # PostgreSQL's array_agg keeps the subquery's order in practice; its documentation
-    # does not promise it, so the order is restored here (a no-op when kept).
-    order = np.lexsort((ids, times))
-    codes, mask = codes[order], (1 << bits) - 1
+def _unpacked(codes: np.ndarray, ids: np.ndarray, bits: int) -> VoteChunk:
+    mask = (1 << bits) - 1
     return VoteChunk(
         model_a=codes & mask,
         model_b=(codes >> bits) & mask,
         outcome=(codes >> 2 * bits) & 3,
-        vote_id=ids[order],
+        vote_id=ids,
         mode=codes >> 2 * bits + 2,
-        times=times[order],
     )
 
 
@@ -167,7 +148,7 @@ def _fetched_chunks(cursor, bits: int) -> Iterator[VoteChunk]:
     with cursor:
         while rows := cursor.fetchmany(CHUNK_VOTES):
             table = np.array(rows, dtype=np.int64)
-            yield _unpacked(table[:, 0], table[:, 1], table[:, 2], bits)
+            yield _unpacked(table[:, 0], table[:, 1], bits)
 
 
 def _binary_chunks(
@@ -176,7 +157,7 @@ def _binary_chunks(
     """PostgreSQL: each chunk as one row of three binary arrays. Rows one by one (a
     cursor, or COPY, which libpq hands over a row at a time) cost a Python object or
     call per vote."""
-    arrays = ", ".join(f"array_send(array_agg({column}))" for column in "ctk")
+    arrays = ", ".join(f"array_send(array_agg({column}))" for column in "ckt")
     page = None
     # A cursor of the driver's own that binds on the server: results in binary, so
     # the arrays arrive as bytes (Django's cursor binds on the client, in text: hex).
@@ -188,10 +169,14 @@ def _binary_chunks(
             row = cursor.fetchone()
             if row[0] is None:
                 return
-            codes, times, ids = (_int8_array(data) for data in row)
-            chunk = _unpacked(codes, times + _POSTGRES_EPOCH_US, ids, bits)
-            yield chunk
-            page = (chunk.moment(-1), int(chunk.vote_id[-1]))
+            codes, ids, times = (_int8_array(data) for data in row)
+            # array_agg keeps the subquery's order in practice; its documentation does
+            # not promise it, so the order is restored here (a no-op when kept).
+            order = np.lexsort((ids, times))
+            yield _unpacked(codes[order], ids[order], bits)
+            last = order[-1]
+            moment = _POSTGRES_EPOCH + timedelta(microseconds=int(times[last]))
+            page = (moment, int(ids[last]))
 
 
 def _read_ahead(items: Iterator[VoteChunk]) -> Iterator[VoteChunk]:
@@ -278,7 +263,8 @@ class _EloRun:
         self.total = self.seen + self.new
         self.history = _start(state, models)
         self.points = _stored_points(state, models)
-        self.last: VoteChunk | None = None
+        self.stored_points = len(self.points)
+        self.last_vote_id: int | None = None
 
     @property
     def after(self) -> tuple | None:
@@ -301,27 +287,37 @@ class _EloRun:
             total_votes=self.total,
         )
         for position, values in zip(self.history.vote_count, self.history.rating, strict=True):
-            moment = _iso(chunk.moment(int(position) - self.seen - 1))
-            self.points.append([int(position), moment, [float(v) for v in values]])
+            # The vote's id for now: `result` reads the times of them all at once.
+            vote = int(chunk.vote_id[int(position) - self.seen - 1])
+            self.points.append([int(position), vote, [float(v) for v in values]])
         self.seen += chunk.vote_id.size
-        self.last = chunk
+        self.last_vote_id = int(chunk.vote_id[-1])
 
     def result(self) -> dict:
         if not self.new and self.state:
             return self.state
+        fresh = self.points[self.stored_points :]
+        last_id = self.last_vote_id
+        times = _vote_times([vote for _, vote, _ in fresh] + ([last_id] if last_id else []))
+        for point in fresh:
+            point[1] = _iso(times[point[1]])
+        last_at = times[last_id].isoformat() if last_id else self.state.get("last_vote_at")
         points = self.points
         while len(points) > 2 * ELO_HISTORY_POINTS + 1:
             points = points[:-1:2] + points[-1:]
-        last = self.last
         return {
             "models": self.models,
             "final": self.history.final.tolist(),
             "first_vote": self.history.first_vote.tolist(),
             "seen": self.seen,
             "points": points,
-            "last_vote_at": last.moment(-1).isoformat() if last else self.state.get("last_vote_at"),
-            "last_vote_id": int(last.vote_id[-1]) if last else self.state.get("last_vote_id", 0),
+            "last_vote_at": last_at,
+            "last_vote_id": last_id or self.state.get("last_vote_id", 0),
         }
+
+
+def _vote_times(ids: list[int]) -> dict[int, datetime]:
+    return dict(Vote.objects.filter(pk__in=set(ids)).values_list("pk", "created_at"))
 
 
 def update_elo_states(
