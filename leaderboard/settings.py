@@ -123,9 +123,17 @@ TEMPLATES = [
 DEFAULT_DATABASE_URL = f"sqlite:///{VAR_DIR / 'pairwise.sqlite3'}"
 DATABASE_URL = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
 try:
-    _database = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))
+    _database = dj_database_url.parse(DATABASE_URL)
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {error}") from None
+# Under the ASGI server each request's sync code runs in a thread of its own, so a
+# connection kept past its request is never used again: it stays open until the
+# garbage collector finds it. On PostgreSQL that is a server process each, and within
+# seconds of arena traffic max_connections is full (every request a 503); so there each
+# request closes its connection (0), or a pool keeps them (DB_POOL_MAX_SIZE).
+_database["CONN_MAX_AGE"] = env_int(
+    "DB_CONN_MAX_AGE", 60 if _database["ENGINE"] == "django.db.backends.sqlite3" else 0
+)
 if _database["ENGINE"] == "django.db.backends.sqlite3":
     _database["OPTIONS"] = {
         # Concurrent writers wait for the lock (busy timeout, seconds) instead of
@@ -148,9 +156,8 @@ elif _database["ENGINE"] not in (
         f"DATABASE_URL uses {_database['ENGINE']}; Pairwise supports SQLite and PostgreSQL."
     )
 elif env_int("DB_POOL_MAX_SIZE", 0) > 0:
-    # Under the ASGI server each request's sync code runs in a thread of its own, so a
-    # connection kept per thread (CONN_MAX_AGE) is opened anew for every request; a
-    # pool per worker process saves that. Off by default: after a database restart
+    # A pool per worker process saves opening a connection for every request (arena
+    # votes/s +45%, tests/benchmarks/arena_load.py). Off by default: after a restart
     # psycopg_pool reconnects with doubling delays (1, 2, 4, 8, 16 s), so requests can
     # wait up to DB_POOL_TIMEOUT_S and fail where a new connection would have worked.
     _database["CONN_MAX_AGE"] = 0

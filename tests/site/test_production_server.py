@@ -132,3 +132,32 @@ def test_a_client_that_hangs_up_does_not_lose_the_paid_request(slow_provider_sit
 
     assert list(BenchSample.objects.values_list("status", flat=True)) == ["ok"]
     assert ApiRequest.objects.get().images_returned == 1
+
+
+def server_connections() -> int:
+    """Connections to this test database other than the test's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_requests_leave_no_postgresql_connection_open_behind_them(transactional_db, tmp_path):
+    """Each request runs in a thread of its own under ASGI: a connection kept past it
+    would never be used again, and a server busy enough would fill max_connections."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL: one server process per open connection")
+    call_command("loaddata", "catalog", verbosity=0)
+    # Every request reads which snapshot is current.
+    env = site_environment(
+        tmp_path, django_database_url(connection.settings_dict), PAGES_SNAPSHOT_CHECK_S="0"
+    )
+    with production_server(env, workers=1) as base_url:
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            statuses = {client.get("/api/leaderboard").status_code for _ in range(40)}
+            open_after = server_connections()
+
+    assert statuses == {200}
+    assert open_after <= 2, f"{open_after} connections left open by 40 requests"
