@@ -367,6 +367,10 @@ GATEWAY_REQUEST_TIMEOUT_S = env_int("GATEWAY_REQUEST_TIMEOUT_S", 150)
 # Database work of API calls running at once per worker process (each holds a
 # connection while it runs): a burst of calls must not open more than PostgreSQL allows.
 GATEWAY_DB_CONCURRENCY = env_int("GATEWAY_DB_CONCURRENCY", 8)
+# Connections per provider per worker process. A Replicate call holds its connection
+# while the model runs (Prefer: wait), so calls past this many wait for one, and that
+# wait is timed as the provider's: size it above the calls a worker holds at once.
+GATEWAY_UPSTREAM_CONNECTIONS = env_int("GATEWAY_UPSTREAM_CONNECTIONS", 256)
 # Offerings tried per image before giving up (the first one included).
 GATEWAY_MAX_ATTEMPTS = env_int("GATEWAY_MAX_ATTEMPTS", 3)
 # Largest `n` a request may ask for (each image is one upstream request).
@@ -381,6 +385,7 @@ GATEWAY_RATE_LIMIT_PER_MINUTE = env_int("GATEWAY_RATE_LIMIT_PER_MINUTE", 60)
 for _name in (
     "GATEWAY_UPSTREAM_TIMEOUT_S", "GATEWAY_MAX_ATTEMPTS", "GATEWAY_MAX_IMAGES",
     "GATEWAY_MAX_UPLOAD_BYTES", "GATEWAY_MAX_IMAGE_BYTES", "GATEWAY_MAX_REFERENCE_MP",
+    "GATEWAY_UPSTREAM_CONNECTIONS",
 ):  # fmt: skip
     if globals()[_name] < 1:
         raise ImproperlyConfigured(f"{_name} must be at least 1, got {globals()[_name]}.")

@@ -34,7 +34,7 @@ class Simulator(ReplicateProtocol, FalProtocol, BflProtocol, OpenAIProtocol):
         self.profile = profile if isinstance(profile, Profile) else Profile(profile)
         self.rng = random.Random(self.profile.seed)
         self.jobs: dict[str, Job] = {}
-        self._images: dict[tuple, bytes] = {}
+        self._images: dict[tuple, asyncio.Future[bytes]] = {}
         self._waiting: dict[str, list[Job]] = {}
 
     # routing
@@ -155,11 +155,17 @@ class Simulator(ReplicateProtocol, FalProtocol, BflProtocol, OpenAIProtocol):
         image = self._images.get(key)
         if image is None:
             # Encoding a large image takes milliseconds: off the loop, other answers go on.
-            image = await asyncio.to_thread(render_image, *key)
+            # The render is cached as it starts, so requests for one picture arriving
+            # together wait for one render instead of drawing it once each.
+            image = asyncio.ensure_future(asyncio.to_thread(render_image, *key))
             if len(self._images) >= 256:
                 self._images.pop(next(iter(self._images)))
             self._images[key] = image
-        return image
+        try:
+            return await asyncio.shield(image)
+        except Exception:
+            self._images.pop(key, None)  # the next request draws it afresh
+            raise
 
     async def _image_response(self, job: Job) -> HttpResponse:
         body = await self._image_body(job)

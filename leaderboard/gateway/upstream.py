@@ -20,11 +20,9 @@ import threading
 from collections.abc import Coroutine
 
 import httpx
+from django.conf import settings
 
 from bench.http import make_client
-
-# Connections per provider client: room for several requests of n=10 at once.
-MAX_CONNECTIONS_PER_PROVIDER = 64
 
 
 class _Upstream:
@@ -62,7 +60,8 @@ class _Upstream:
         client = self._clients.get(provider_slug)
         if client is None:
             client = make_client(
-                read_timeout_s=read_timeout_s, max_connections=MAX_CONNECTIONS_PER_PROVIDER
+                read_timeout_s=read_timeout_s,
+                max_connections=settings.GATEWAY_UPSTREAM_CONNECTIONS,
             )
             self._clients[provider_slug] = client
         return client

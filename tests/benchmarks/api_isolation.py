@@ -22,11 +22,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -121,8 +123,11 @@ def worker_rss_kb(server: subprocess.Popen) -> int:
 
 
 async def api_call(client: httpx.AsyncClient, key: str, outcomes: list) -> None:
+    # One seed for every call: the simulator draws that picture once, not 200 times on
+    # the 2 cores the server under test runs on (real providers draw elsewhere). The
+    # server's own work per answer (decode, store, record) is the same for any picture.
     body = {"model": "flux.2-pro", "prompt": "A fox in the snow", "size": "1024x1024"}
-    body["response_format"] = "url"
+    body.update(response_format="url", seed=7)
     started = time.perf_counter()
     try:
         response = await client.post(
@@ -130,14 +135,33 @@ async def api_call(client: httpx.AsyncClient, key: str, outcomes: list) -> None:
             json=body,
             headers={"Authorization": f"Bearer {key}"},
         )
-        outcomes.append((response.status_code, time.perf_counter() - started))
+        status = response.status_code
     except httpx.HTTPError as error:
-        outcomes.append((type(error).__name__, time.perf_counter() - started))
+        status = type(error).__name__
+    outcomes.append((status, time.perf_counter() - started, time.time()))
 
 
-async def read_pages(client: httpx.AsyncClient, until: float, samples: dict, errors: list):
+def fire_calls(base_url: str, key: str, calls: int, timeout_s: float) -> list:
+    """Make `calls` API calls at once; (status, seconds, finished at) of each.
+
+    Runs in a process of its own: 200 answers arriving together keep an event loop
+    busy for a while, and the readers' loop must not be that one, or their latency
+    would include it.
+    """
+
+    async def fire() -> list:
+        outcomes: list = []
+        limits = httpx.Limits(max_connections=calls + 10, max_keepalive_connections=calls)
+        async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits) as client:
+            await asyncio.gather(*(api_call(client, key, outcomes) for _ in range(calls)))
+        return outcomes
+
+    return asyncio.run(fire())
+
+
+async def read_pages(client: httpx.AsyncClient, stop, samples: dict, errors: list):
     turn = 0
-    while time.perf_counter() < until:
+    while not stop():
         path = READ_PATHS[turn % len(READ_PATHS)]
         turn += 1
         started = time.perf_counter()
@@ -151,13 +175,18 @@ async def read_pages(client: httpx.AsyncClient, until: float, samples: dict, err
         samples[path].append(time.perf_counter() - started)
 
 
-async def read_for(base_url: str, seconds: float, readers: int) -> tuple[dict, list]:
+async def read_while(base_url: str, stop, readers: int) -> tuple[dict, list]:
+    """Reads by `readers` clients at once until `stop()` is true: (latencies, errors)."""
     samples: dict[str, list[float]] = {path: [] for path in READ_PATHS}
     errors: list[str] = []
-    until = time.perf_counter() + seconds
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        await asyncio.gather(*(read_pages(client, until, samples, errors) for _ in range(readers)))
+        await asyncio.gather(*(read_pages(client, stop, samples, errors) for _ in range(readers)))
     return samples, errors
+
+
+async def read_for(base_url: str, seconds: float, readers: int) -> tuple[dict, list]:
+    until = time.perf_counter() + seconds
+    return await read_while(base_url, lambda: time.perf_counter() >= until, readers)
 
 
 def report_reads(title: str, samples: dict, errors: list) -> None:
@@ -183,29 +212,38 @@ async def measure(base_url: str, key: str, server: subprocess.Popen, args) -> No
     if not args.calls:
         return
     rss_before_kb = worker_rss_kb(server)
-    limits = httpx.Limits(max_connections=args.calls + 10, max_keepalive_connections=args.calls)
-    outcomes: list = []
-    async with httpx.AsyncClient(
-        base_url=base_url, timeout=args.image_s * 10 + 60, limits=limits
-    ) as client:
-        calls = [asyncio.create_task(api_call(client, key, outcomes)) for _ in range(args.calls)]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as callers:
+        calls = asyncio.get_running_loop().run_in_executor(
+            callers, fire_calls, base_url, key, args.calls, args.image_s * 10 + 60
+        )
         await asyncio.sleep(settle_s)
         rss_during_kb = worker_rss_kb(server)
         in_flight = await read_for(base_url, window_s, args.readers)
-        in_flight_done = len(outcomes)
-        answers = asyncio.create_task(read_for(base_url, 6, args.readers))
-        await asyncio.gather(*calls)
+        in_flight_until = time.time()
+        # Then from the first answer to a second after the last: the whole return.
+        returned = asyncio.Event()
+        returning_from = time.perf_counter()
+        answers = asyncio.create_task(read_while(base_url, returned.is_set, args.readers))
+        outcomes = await calls
+        await asyncio.sleep(1)
+        returned.set()
         returning = await answers
+        returning_s = time.perf_counter() - returning_from
+    in_flight_done = sum(finished <= in_flight_until for _status, _seconds, finished in outcomes)
     report_reads(
         f"Reads while {args.calls} API calls wait on the provider ({window_s:.0f} s window; "
         f"{in_flight_done} calls had finished by its end)",
         *in_flight,
     )
-    report_reads("Reads while the API answers come back (6 s window)", *returning)
+    report_reads(
+        f"Reads while the API answers come back (until a second after the last: "
+        f"{returning_s:.1f} s window)",
+        *returning,
+    )
     statuses: dict = {}
-    for status, _seconds in outcomes:
+    for status, _seconds, _finished in outcomes:
         statuses[status] = statuses.get(status, 0) + 1
-    durations = [seconds for _status, seconds in outcomes]
+    durations = [seconds for _status, seconds, _finished in outcomes]
     print(
         f"\nAPI calls: {len(outcomes)} answered, statuses {statuses}, "
         f"duration p50 {percentile(durations, 0.5):.1f} s, max {max(durations):.1f} s"

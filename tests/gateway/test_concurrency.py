@@ -1,0 +1,34 @@
+"""Many API calls at once reach the provider at once (GATEWAY_UPSTREAM_CONNECTIONS)."""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.gateway.builders import openai_client, use_profile
+
+PROCESSING_MS = 5000
+
+
+def test_seventy_calls_at_once_all_reach_the_provider_without_waiting_for_a_connection(
+    live_server, api_key, catalog, settings
+):
+    # A Replicate call holds its connection while the model runs (Prefer: wait). With 64
+    # connections per provider, the 65th call waited a whole generation for one, and
+    # that wait was recorded as the provider's time.
+    settings.GATEWAY_RATE_LIMIT_PER_MINUTE = 0
+    use_profile(catalog, processing_ms=PROCESSING_MS)
+    calls = 70
+
+    def call(index):
+        # Started 30 ms apart (2.1 s in all): the test server's listen backlog is short.
+        time.sleep(index * 0.03)
+        with openai_client(live_server, api_key) as api:
+            return api.images.generate(model="flux.2-pro", prompt="A fox", size="1024x1024")
+
+    with ThreadPoolExecutor(calls) as pool:
+        answers = list(pool.map(call, range(calls)))
+
+    assert all(answer.data for answer in answers)
+    received = sorted(job.received_ns for job in catalog.simulator.jobs.values())
+    assert len(received) == calls
+    # Arrival spread well under one generation: no call waited for another to finish.
+    assert (received[-1] - received[0]) / 1e6 < PROCESSING_MS * 0.8
