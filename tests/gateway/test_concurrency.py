@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from tests.gateway.builders import openai_client, use_profile
 
-PROCESSING_MS = 5000
+PROCESSING_MS = 6000
 
 
 def test_seventy_calls_at_once_all_reach_the_provider_without_waiting_for_a_connection(
@@ -19,8 +19,8 @@ def test_seventy_calls_at_once_all_reach_the_provider_without_waiting_for_a_conn
     calls = 70
 
     def call(index):
-        # Started 30 ms apart (2.1 s in all): the test server's listen backlog is short.
-        time.sleep(index * 0.03)
+        # Started 20 ms apart (1.4 s in all): the test server's listen backlog is short.
+        time.sleep(index * 0.02)
         with openai_client(live_server, api_key) as api:
             return api.images.generate(model="flux.2-pro", prompt="A fox", size="1024x1024")
 
@@ -28,7 +28,8 @@ def test_seventy_calls_at_once_all_reach_the_provider_without_waiting_for_a_conn
         answers = list(pool.map(call, range(calls)))
 
     assert all(answer.data for answer in answers)
-    received = sorted(job.received_ns for job in catalog.simulator.jobs.values())
-    assert len(received) == calls
-    # Arrival spread well under one generation: no call waited for another to finish.
-    assert (received[-1] - received[0]) / 1e6 < PROCESSING_MS * 0.8
+    jobs = list(catalog.simulator.jobs.values())
+    assert len(jobs) == calls
+    # Every call was at the provider before the first one finished: none waited for a
+    # connection another call held.
+    assert max(job.received_ns for job in jobs) < min(job.done_ns for job in jobs)
