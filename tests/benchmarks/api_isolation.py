@@ -94,18 +94,24 @@ def start_simulator(workdir: Path, port: int, image_s: float) -> subprocess.Pope
     }
     path = workdir / "slow-profile.json"
     path.write_text(json.dumps(profile))
-    command = [PYTHON, "-m", "bench", "simulate", "--port", str(port), "--profile", str(path)]
+    # At nice 10: the simulator stands for providers elsewhere, whose CPU is not ours.
+    command = ["nice", "-n", "10", PYTHON, "-m", "bench", "simulate", "--port", str(port)]
+    command += ["--profile", str(path)]
     log = open(workdir / "simulator.log", "ab")  # noqa: SIM115
     return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=log, start_new_session=True)
 
 
-def start_server(env: dict[str, str], workdir: Path, port: int, args) -> subprocess.Popen:
+def start_server(
+    env: dict[str, str], workdir: Path, port: int, args, *, workers: int, niceness: int = 0
+) -> subprocess.Popen:
     if args.server == "asgi":  # the README's production command, with a loopback port
         command = [GUNICORN, "leaderboard.asgi:application", "-c", "gunicorn.conf.py"]
     else:  # the previous production command: sync workers (gunicorn.conf.py names another)
         command = [GUNICORN, "leaderboard.wsgi", "--worker-class", "sync"]
-    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(args.workers)]
-    log = open(workdir / "server.log", "ab")  # noqa: SIM115
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    if niceness:
+        command = ["nice", "-n", str(niceness), *command]
+    log = open(workdir / f"server-{port}.log", "ab")  # noqa: SIM115
     return subprocess.Popen(
         command, cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True
     )
@@ -146,8 +152,10 @@ def fire_calls(base_url: str, key: str, calls: int, timeout_s: float) -> list:
 
     Runs in a process of its own: 200 answers arriving together keep an event loop
     busy for a while, and the readers' loop must not be that one, or their latency
-    would include it.
+    would include it. At nice 10, like the simulator: both stand for machines
+    elsewhere, whose CPU is not the server's.
     """
+    os.nice(10)
 
     async def fire() -> list:
         outcomes: list = []
@@ -200,7 +208,9 @@ def report_reads(title: str, samples: dict, errors: list) -> None:
     print(f"  errors: {len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
 
 
-async def measure(base_url: str, key: str, server: subprocess.Popen, args) -> None:
+async def measure(
+    base_url: str, api_url: str, key: str, api_server: subprocess.Popen, args
+) -> None:
     # Warm up: every worker renders the leaderboard once.
     await read_for(base_url, 2, args.readers)
     settle_s = min(3.0, args.image_s / 4)  # until every call has reached the simulator
@@ -211,13 +221,13 @@ async def measure(base_url: str, key: str, server: subprocess.Popen, args) -> No
     )
     if not args.calls:
         return
-    rss_before_kb = worker_rss_kb(server)
+    rss_before_kb = worker_rss_kb(api_server)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as callers:
         calls = asyncio.get_running_loop().run_in_executor(
-            callers, fire_calls, base_url, key, args.calls, args.image_s * 10 + 60
+            callers, fire_calls, api_url, key, args.calls, args.image_s * 10 + 60
         )
         await asyncio.sleep(settle_s)
-        rss_during_kb = worker_rss_kb(server)
+        rss_during_kb = worker_rss_kb(api_server)
         in_flight = await read_for(base_url, window_s, args.readers)
         in_flight_until = time.time()
         # Then from the first answer to a second after the last: the whole return.
@@ -263,6 +273,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--readers", type=int, default=4, help="concurrent page readers")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--server", choices=["asgi", "wsgi"], default="asgi")
+    parser.add_argument(
+        "--api-server",
+        choices=["same", "separate"],
+        default="same",
+        help="separate: the API on its own server (--api-workers, at nice 10), as the "
+        "README's production section describes",
+    )
+    parser.add_argument("--api-workers", type=int, default=1)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument(
         "--postgres-url",
@@ -280,29 +298,37 @@ def main(argv: list[str] | None = None) -> int:
     else:
         database_url = f"sqlite:///{workdir / 'site.sqlite3'}"
     env = site_environment(workdir, database_url, GATEWAY_RATE_LIMIT_PER_MINUTE="0")
-    simulator_port, server_port = free_port(), free_port()
+    simulator_port, server_port, api_port = free_port(), free_port(), free_port()
     simulator = start_simulator(workdir, simulator_port, args.image_s)
-    server = None
+    servers: list[subprocess.Popen] = []
     try:
         print(f"Preparing the site in {workdir} ({args.db}) ...", flush=True)
         key = prepare_site(env, f"http://127.0.0.1:{simulator_port}", args.votes)
-        server = start_server(env, workdir, server_port, args)
-        base_url = f"http://127.0.0.1:{server_port}"
-        wait_until_up(base_url)
+        servers.append(start_server(env, workdir, server_port, args, workers=args.workers))
+        base_url = api_url = f"http://127.0.0.1:{server_port}"
+        if args.api_server == "separate":
+            servers.append(
+                start_server(env, workdir, api_port, args, workers=args.api_workers, niceness=10)
+            )
+            api_url = f"http://127.0.0.1:{api_port}"
+        for url in {base_url, api_url}:
+            wait_until_up(url)
         print(
-            f"Server: {args.server}, {args.workers} workers; simulator: {args.image_s:g} s per "
-            f"image; {args.readers} readers; load: {os.getloadavg()[0]:.2f}",
+            f"Server: {args.server}, {args.workers} workers"
+            + (f"; API: its own server, {args.api_workers} workers at nice 10"
+               if args.api_server == "separate" else "")
+            + f"; simulator: {args.image_s:g} s per image; {args.readers} readers; "
+            f"load: {os.getloadavg()[0]:.2f}",
             flush=True,
-        )
-        asyncio.run(measure(base_url, key, server, args))
+        )  # fmt: skip
+        asyncio.run(measure(base_url, api_url, key, servers[-1], args))
     finally:
-        for process in (server, simulator):
-            if process is not None:
-                process.terminate()
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        for process in (*servers, simulator):
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
         if pg_name is not None:
             drop_postgres_database(args.postgres_url, pg_name)
     return 0
