@@ -39,6 +39,14 @@ REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
 READ_PATHS = ("/leaderboard/", "/healthz")
+# The simulator and the callers stand for machines elsewhere, whose CPU is not the
+# server's: they run at this niceness. So does the API's own server (--api-server).
+ELSEWHERE_NICENESS = 10
+API_SERVER_NICENESS = 10
+
+
+def niced(command: list[str], niceness: int) -> list[str]:
+    return ["nice", "-n", str(niceness), *command] if niceness else command
 
 
 def create_postgres_database(admin_url: str) -> tuple[str, str]:
@@ -94,9 +102,8 @@ def start_simulator(workdir: Path, port: int, image_s: float) -> subprocess.Pope
     }
     path = workdir / "slow-profile.json"
     path.write_text(json.dumps(profile))
-    # At nice 10: the simulator stands for providers elsewhere, whose CPU is not ours.
-    command = ["nice", "-n", "10", PYTHON, "-m", "bench", "simulate", "--port", str(port)]
-    command += ["--profile", str(path)]
+    command = [PYTHON, "-m", "bench", "simulate", "--port", str(port), "--profile", str(path)]
+    command = niced(command, ELSEWHERE_NICENESS)
     log = open(workdir / "simulator.log", "ab")  # noqa: SIM115
     return subprocess.Popen(command, cwd=REPO, stdout=log, stderr=log, start_new_session=True)
 
@@ -108,9 +115,7 @@ def start_server(
         command = [GUNICORN, "leaderboard.asgi:application", "-c", "gunicorn.conf.py"]
     else:  # the previous production command: sync workers (gunicorn.conf.py names another)
         command = [GUNICORN, "leaderboard.wsgi", "--worker-class", "sync"]
-    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    if niceness:
-        command = ["nice", "-n", str(niceness), *command]
+    command = niced([*command, "--bind", f"127.0.0.1:{port}", "--workers", str(workers)], niceness)
     log = open(workdir / f"server-{port}.log", "ab")  # noqa: SIM115
     return subprocess.Popen(
         command, cwd=REPO, env=env, stdout=log, stderr=log, start_new_session=True
@@ -152,10 +157,9 @@ def fire_calls(base_url: str, key: str, calls: int, timeout_s: float) -> list:
 
     Runs in a process of its own: 200 answers arriving together keep an event loop
     busy for a while, and the readers' loop must not be that one, or their latency
-    would include it. At nice 10, like the simulator: both stand for machines
-    elsewhere, whose CPU is not the server's.
+    would include it.
     """
-    os.nice(10)
+    os.nice(ELSEWHERE_NICENESS)
 
     async def fire() -> list:
         outcomes: list = []
@@ -277,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         "--api-server",
         choices=["same", "separate"],
         default="same",
-        help="separate: the API on its own server (--api-workers, at nice 10), as the "
-        "README's production section describes",
+        help="separate: the API on its own server (--api-workers, at a lower CPU priority), "
+        "as the README's production section describes",
     )
     parser.add_argument("--api-workers", type=int, default=1)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -308,14 +312,21 @@ def main(argv: list[str] | None = None) -> int:
         base_url = api_url = f"http://127.0.0.1:{server_port}"
         if args.api_server == "separate":
             servers.append(
-                start_server(env, workdir, api_port, args, workers=args.api_workers, niceness=10)
+                start_server(
+                    env,
+                    workdir,
+                    api_port,
+                    args,
+                    workers=args.api_workers,
+                    niceness=API_SERVER_NICENESS,
+                )  # fmt: skip
             )
             api_url = f"http://127.0.0.1:{api_port}"
         for url in {base_url, api_url}:
             wait_until_up(url)
         print(
             f"Server: {args.server}, {args.workers} workers"
-            + (f"; API: its own server, {args.api_workers} workers at nice 10"
+            + (f"; API: its own server, {args.api_workers} workers at nice {API_SERVER_NICENESS}"
                if args.api_server == "separate" else "")
             + f"; simulator: {args.image_s:g} s per image; {args.readers} readers; "
             f"load: {os.getloadavg()[0]:.2f}",
