@@ -5,7 +5,8 @@
 gunicorn manages uvicorn workers (ASGI). The API's views are async, so a call waiting
 on a slow provider holds a coroutine, not a worker: pages, votes and /healthz keep
 answering however many API calls are in flight (tests/benchmarks/api_isolation.py).
-Sync views (pages, the arena) run in a thread per request beside the event loop.
+Pages, votes and static files run in a pool of WEB_THREADS threads beside the event
+loop, under Django's WSGI handler (leaderboard/asgi.py routes by path).
 Any value can be overridden on the command line (e.g. --bind, --workers).
 """
 

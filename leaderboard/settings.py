@@ -337,6 +337,11 @@ RATINGS_WORK_MEM_MB = env_int("RATINGS_WORK_MEM_MB", 256)
 # and no entry outlives PAGES_CACHE_S (so catalog edits in the admin show within that time).
 PAGES_CACHE_S = env_int("PAGES_CACHE_S", 300)
 PAGES_SNAPSHOT_CHECK_S = env_int("PAGES_SNAPSHOT_CHECK_S", 5)
+# Threads per production worker for everything but the API (leaderboard/asgi.py): each
+# runs one request at a time, so a slow one (an export download) holds one.
+WEB_THREADS = env_int("WEB_THREADS", 16)
+if WEB_THREADS < 1:
+    raise ImproperlyConfigured("WEB_THREADS must be at least 1.")
 # How long a proxy or CDN may serve a public page or data answer before revalidating it
 # (Cache-Control s-maxage; revalidation is a cheap 304 while the snapshot is unchanged).
 PAGES_SHARED_MAX_AGE_S = env_int("PAGES_SHARED_MAX_AGE_S", 60)

@@ -74,8 +74,13 @@ def slow_provider_site(transactional_db, tmp_path):
         Provider.objects.filter(slug="simulated").update(base_url=simulator.base_url)
         key = create_key_with_command("isolation")
         database_url = django_database_url(connection.settings_dict)
+        # One page thread (leaderboard/asgi.py): an API call routed to it would hold it.
         env = site_environment(
-            tmp_path, database_url, GATEWAY_RATE_LIMIT_PER_MINUTE="0", LOG_LEVEL="WARNING"
+            tmp_path,
+            database_url,
+            GATEWAY_RATE_LIMIT_PER_MINUTE="0",
+            LOG_LEVEL="WARNING",
+            WEB_THREADS="1",
         )
         yield env, key
 
