@@ -24,3 +24,12 @@ def forget_arena_caches():
     from leaderboard.arena.pool import clear_cache
 
     clear_cache()
+
+
+@pytest.fixture(autouse=True)
+def close_gateway_connections():
+    """The API's threads keep their connections; none outlives the test (or its database)."""
+    yield
+    from leaderboard.gateway.blocking import close_all
+
+    close_all()

@@ -15,7 +15,7 @@ from tests.gateway.builders import create_key_with_command, png
 
 
 @pytest.fixture
-def key(db):
+def key(transactional_db):  # committed: the API reads it from threads of its own
     call_command("loaddata", "catalog", verbosity=0)
     return create_key_with_command("hostile")
 

@@ -26,7 +26,7 @@ def test_a_burst_of_blocking_pieces_runs_at_most_the_configured_number_at_once(s
         return n
 
     async def call(n):
-        # As under the ASGI server: each request's sync code has a thread of its own.
+        # As under the ASGI server: each request in a context of its own.
         async with ThreadSensitiveContext():
             return await piece(n)
 

@@ -37,8 +37,9 @@ def post(live_server, path, *, key=None, **kwargs):
 
 
 @pytest.fixture
-def checked_key(db):
-    """The catalog and a key, in a test transaction: for checks made before any upstream call."""
+def checked_key(transactional_db):
+    """The catalog and a key, committed (the API's database work runs in threads of its
+    own, leaderboard/gateway/blocking.py): for checks made before any upstream call."""
     call_command("loaddata", "catalog", verbosity=0)
     return create_key_with_command("validation")
 

@@ -44,7 +44,7 @@ def test_every_api_route_is_documented_and_nothing_else(client, db):
 
 
 @pytest.fixture
-def key(db):
+def key(transactional_db):  # committed: the API reads it from threads of its own
     call_command("loaddata", "catalog", verbosity=0)
     forget_snapshot()  # no catalog cached by an earlier test
     yield create_key("openapi")[1]
