@@ -9,8 +9,8 @@ one daemon thread with one asyncio loop on first use (and two low-priority threa
 that decode images). The loop owns one pooled ``httpx.AsyncClient`` per provider
 (built by ``bench.http.make_client``, the only place clients are built), so
 connections are reused across requests, and the parallel requests that emulate ``n``
-run side by side on it. ``asyncio.run`` per
-request would instead open fresh connections (and TLS handshakes) every time.
+run side by side on it. ``asyncio.run`` per request would instead open fresh
+connections (and TLS handshakes) every time.
 """
 
 from __future__ import annotations
